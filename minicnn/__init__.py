@@ -1,3 +1,42 @@
 """minicnn: a deep-learning library written from scratch on NumPy, shaped like Keras."""
 
+from minicnn import functional, layers
+from minicnn.layers import (
+    Activation,
+    AveragePooling2D,
+    AvgPool2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Input,
+    MaxPool2D,
+    MaxPooling2D,
+    clear_session,
+)
+from minicnn.random import set_seed
+from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_grad
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Activation",
+    "AveragePooling2D",
+    "AvgPool2D",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Input",
+    "MaxPool2D",
+    "MaxPooling2D",
+    "Parameter",
+    "Tensor",
+    "clear_session",
+    "concatenate",
+    "functional",
+    "is_grad_enabled",
+    "layers",
+    "no_grad",
+    "set_seed",
+]

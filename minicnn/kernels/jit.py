@@ -1,0 +1,158 @@
+"""numba kernels for NHWC im2col/col2im and max/average pooling.
+
+Each takes contiguous arrays and writes into a preallocated output. Loops that write disjoint
+memory run in parallel (``prange``); col2im and the pooling backward kernels scatter into
+overlapping windows, so they are parallel over images only, where writes cannot collide.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(parallel=True, cache=True)
+def im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols):
+    """Copy every receptive field of ``x`` into one row of ``cols`` (zeros where padded).
+
+    Shape: x (N, H, W, C) -> cols (N*OH*OW, KH*KW*C), column order (kh, kw, c) to match a
+    (KH, KW, C, F) kernel reshaped to (KH*KW*C, F).
+    """
+    N, H, W, C = x.shape
+    for t in prange(N * OH):
+        n = t // OH
+        oh = t - n * OH
+        for ow in range(OW):
+            row = t * OW + ow
+            for kh in range(KH):
+                ih = oh * SH - PT + kh
+                for kw in range(KW):
+                    iw = ow * SW - PL + kw
+                    base = (kh * KW + kw) * C
+                    if 0 <= ih < H and 0 <= iw < W:
+                        for c in range(C):
+                            cols[row, base + c] = x[n, ih, iw, c]
+                    else:
+                        for c in range(C):
+                            cols[row, base + c] = 0
+
+
+@njit(parallel=True, cache=True)
+def col2im(cols, KH, KW, SH, SW, PT, PL, OH, OW, gx):
+    """Scatter-add rows of ``cols`` back to the pixels they came from (im2col's adjoint).
+
+    Shape: cols (N*OH*OW, KH*KW*C) -> gx (N, H, W, C), overwritten.
+    """
+    N, H, W, C = gx.shape
+    for n in prange(N):
+        gx[n] = 0
+        for oh in range(OH):
+            for ow in range(OW):
+                row = (n * OH + oh) * OW + ow
+                for kh in range(KH):
+                    ih = oh * SH - PT + kh
+                    if ih < 0 or ih >= H:
+                        continue
+                    for kw in range(KW):
+                        iw = ow * SW - PL + kw
+                        if iw < 0 or iw >= W:
+                            continue
+                        base = (kh * KW + kw) * C
+                        for c in range(C):
+                            gx[n, ih, iw, c] += cols[row, base + c]
+
+
+@njit(parallel=True, cache=True)
+def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
+    """Window maxima and where they are (flat ih*W+iw; the first maximum wins ties).
+
+    Shape: x (N, H, W, C) -> y (N, OH, OW, C), argmax (N, OH, OW, C) int32. Padded positions
+    never win (TF pads max pooling with -inf).
+    """
+    N, H, W, C = x.shape
+    OH, OW = y.shape[1], y.shape[2]
+    for t in prange(N * OH):
+        n = t // OH
+        oh = t - n * OH
+        for ow in range(OW):
+            for c in range(C):
+                best = -np.inf
+                best_at = -1
+                for kh in range(KH):
+                    ih = oh * SH - PT + kh
+                    if ih < 0 or ih >= H:
+                        continue
+                    for kw in range(KW):
+                        iw = ow * SW - PL + kw
+                        if iw < 0 or iw >= W:
+                            continue
+                        v = x[n, ih, iw, c]
+                        if v > best or best_at < 0:
+                            best = v
+                            best_at = ih * W + iw
+                y[n, oh, ow, c] = best
+                argmax[n, oh, ow, c] = best_at
+
+
+@njit(parallel=True, cache=True)
+def max_pool_backward(gy, argmax, gx):
+    """Send each window's gradient to its maximum. Shape: gy (N, OH, OW, C) -> gx (N, H, W, C)."""
+    N, OH, OW, C = gy.shape
+    W = gx.shape[2]
+    for n in prange(N):
+        gx[n] = 0
+        for oh in range(OH):
+            for ow in range(OW):
+                for c in range(C):
+                    at = argmax[n, oh, ow, c]
+                    gx[n, at // W, at % W, c] += gy[n, oh, ow, c]
+
+
+@njit(parallel=True, cache=True)
+def avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y):
+    """Window means over the in-bounds positions only (TF excludes padding from the count).
+
+    Shape: x (N, H, W, C) -> y (N, OH, OW, C)
+    """
+    N, H, W, C = x.shape
+    OH, OW = y.shape[1], y.shape[2]
+    for t in prange(N * OH):
+        n = t // OH
+        oh = t - n * OH
+        h0 = max(oh * SH - PT, 0)
+        h1 = min(oh * SH - PT + KH, H)
+        for ow in range(OW):
+            w0 = max(ow * SW - PL, 0)
+            w1 = min(ow * SW - PL + KW, W)
+            inv = 1.0 / ((h1 - h0) * (w1 - w0))
+            for c in range(C):
+                y[n, oh, ow, c] = 0
+            for ih in range(h0, h1):
+                for iw in range(w0, w1):
+                    for c in range(C):
+                        y[n, oh, ow, c] += x[n, ih, iw, c]
+            for c in range(C):
+                y[n, oh, ow, c] *= inv
+
+
+@njit(parallel=True, cache=True)
+def avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx):
+    """Spread each window's gradient evenly over its in-bounds positions.
+
+    Shape: gy (N, OH, OW, C) -> gx (N, H, W, C), overwritten.
+    """
+    N, OH, OW, C = gy.shape
+    H, W = gx.shape[1], gx.shape[2]
+    for n in prange(N):
+        gx[n] = 0
+        for oh in range(OH):
+            h0 = max(oh * SH - PT, 0)
+            h1 = min(oh * SH - PT + KH, H)
+            for ow in range(OW):
+                w0 = max(ow * SW - PL, 0)
+                w1 = min(ow * SW - PL + KW, W)
+                inv = 1.0 / ((h1 - h0) * (w1 - w0))
+                for ih in range(h0, h1):
+                    for iw in range(w0, w1):
+                        for c in range(C):
+                            gx[n, ih, iw, c] += gy[n, oh, ow, c] * inv

@@ -1,0 +1,93 @@
+"""Slow, obviously-correct NumPy twins of the numba kernels in ``jit.py``.
+
+Same signatures, same outputs; the tests compare the two over generated shapes. Padding is
+done explicitly here (zeros for im2col, -inf for max pooling), then windows are strided slices:
+one copy per kernel tap, as in DeZero and Chainer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _pad(x, KH, KW, SH, SW, PT, PL, OH, OW, value=0.0):
+    N, H, W, C = x.shape
+    HP = max((OH - 1) * SH + KH, H + PT)
+    WP = max((OW - 1) * SW + KW, W + PL)
+    padded = np.full((N, HP, WP, C), value, dtype=x.dtype)
+    padded[:, PT:PT + H, PL:PL + W, :] = x
+    return padded
+
+
+def im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols):
+    N, H, W, C = x.shape
+    xp = _pad(x, KH, KW, SH, SW, PT, PL, OH, OW)
+    out = np.empty((N, OH, OW, KH, KW, C), dtype=x.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            out[:, :, :, kh, kw, :] = xp[:, kh:kh + SH * OH:SH, kw:kw + SW * OW:SW, :]
+    cols[...] = out.reshape(N * OH * OW, KH * KW * C)
+
+
+def col2im(cols, KH, KW, SH, SW, PT, PL, OH, OW, gx):
+    N, H, W, C = gx.shape
+    HP = max((OH - 1) * SH + KH, H + PT)
+    WP = max((OW - 1) * SW + KW, W + PL)
+    gp = np.zeros((N, HP, WP, C), dtype=gx.dtype)
+    c6 = cols.reshape(N, OH, OW, KH, KW, C)
+    for kh in range(KH):
+        for kw in range(KW):
+            gp[:, kh:kh + SH * OH:SH, kw:kw + SW * OW:SW, :] += c6[:, :, :, kh, kw, :]
+    gx[...] = gp[:, PT:PT + H, PL:PL + W, :]
+
+
+def _windows(x, KH, KW, SH, SW, PT, PL, OH, OW, value):
+    xp = _pad(x, KH, KW, SH, SW, PT, PL, OH, OW, value)
+    N, C = x.shape[0], x.shape[3]
+    out = np.empty((N, OH, OW, KH * KW, C), dtype=x.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            out[:, :, :, kh * KW + kw, :] = xp[:, kh:kh + SH * OH:SH, kw:kw + SW * OW:SW, :]
+    return out
+
+
+def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
+    N, H, W, C = x.shape
+    OH, OW = y.shape[1], y.shape[2]
+    win = _windows(x, KH, KW, SH, SW, PT, PL, OH, OW, -np.inf)
+    k = win.argmax(axis=3)  # argmax returns the first maximum: TF's tie rule
+    y[...] = np.take_along_axis(win, k[:, :, :, None, :], axis=3)[:, :, :, 0, :]
+    oh = np.arange(OH)[None, :, None, None]
+    ow = np.arange(OW)[None, None, :, None]
+    ih = oh * SH - PT + k // KW
+    iw = ow * SW - PL + k % KW
+    argmax[...] = ih * W + iw
+
+
+def max_pool_backward(gy, argmax, gx):
+    N, OH, OW, C = gy.shape
+    W = gx.shape[2]
+    gx[...] = 0
+    n = np.broadcast_to(np.arange(N)[:, None, None, None], gy.shape)
+    c = np.broadcast_to(np.arange(C)[None, None, None, :], gy.shape)
+    np.add.at(gx, (n, argmax // W, argmax % W, c), gy)
+
+
+def _counts(H, W, KH, KW, SH, SW, PT, PL, OH, OW, dtype):
+    ones = np.ones((1, H, W, 1), dtype=dtype)
+    return _windows(ones, KH, KW, SH, SW, PT, PL, OH, OW, 0.0).sum(axis=3)  # (1, OH, OW, 1)
+
+
+def avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y):
+    N, H, W, C = x.shape
+    OH, OW = y.shape[1], y.shape[2]
+    win = _windows(x, KH, KW, SH, SW, PT, PL, OH, OW, 0.0)
+    y[...] = win.sum(axis=3) / _counts(H, W, KH, KW, SH, SW, PT, PL, OH, OW, x.dtype)
+
+
+def avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx):
+    N, OH, OW, C = gy.shape
+    H, W = gx.shape[1], gx.shape[2]
+    share = gy / _counts(H, W, KH, KW, SH, SW, PT, PL, OH, OW, gy.dtype)
+    cols = np.repeat(share[:, :, :, None, :], KH * KW, axis=3).reshape(N * OH * OW, KH * KW * C)
+    col2im(cols, KH, KW, SH, SW, PT, PL, OH, OW, gx)

@@ -1,0 +1,22 @@
+"""Keras-named layers over NHWC data."""
+
+from minicnn.layers.base import Layer, clear_session
+from minicnn.layers.conv import Conv2D
+from minicnn.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer
+from minicnn.layers.pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
+
+__all__ = [
+    "Activation",
+    "AveragePooling2D",
+    "AvgPool2D",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "MaxPool2D",
+    "MaxPooling2D",
+    "clear_session",
+]

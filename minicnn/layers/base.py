@@ -1,0 +1,200 @@
+"""The Layer base class: lazy ``build``, ordered weights, Keras-style config and naming."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from minicnn import initializers
+from minicnn.tensor import Parameter, Tensor
+
+_name_counts: defaultdict[str, int] = defaultdict(int)
+
+
+def to_snake_case(name: str) -> str:
+    """Keras's rule: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(base: str) -> str:
+    """``base`` the first time, then ``base_1``, ``base_2``... as Keras names layers."""
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def clear_session() -> None:
+    """Reset automatic layer names (the next Conv2D is ``conv2d`` again), as Keras does."""
+    _name_counts.clear()
+
+
+def normalize_tuple(value: Any, n: int, arg: str, layer: str) -> tuple[int, ...]:
+    """Turn an int or an n-sequence of positive ints into an n-tuple, or raise naming ``arg``."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        result = (int(value),) * n
+    else:
+        try:
+            result = tuple(int(v) for v in value)
+        except (TypeError, ValueError):
+            result = ()
+        if len(result) != n or any(isinstance(v, bool) for v in value):
+            raise ValueError(
+                f"{layer}: the `{arg}` argument must be an int or a tuple of {n} ints. "
+                f"Received: {arg}={value!r}"
+            )
+    if any(v <= 0 for v in result):
+        raise ValueError(
+            f"{layer}: the `{arg}` argument must be positive. Received: {arg}={value!r}"
+        )
+    return result
+
+
+def normalize_padding(value: Any, layer: str) -> str:
+    padding = value.lower() if isinstance(value, str) else value
+    if padding not in ("valid", "same"):
+        raise ValueError(
+            f"{layer}: the `padding` argument must be 'valid' or 'same'. "
+            f"Received: padding={value!r}"
+        )
+    return padding
+
+
+class Layer:
+    """Base class of every layer.
+
+    A layer is constructed from hyperparameters only; its weights are created by
+    ``build(input_shape)`` on the first call, when the input's shape is known, and kept in
+    insertion order (the order ``get_weights`` returns, which is Keras's).
+
+    Args:
+        name: the layer's name; by default the snake-cased class name made unique
+            (``conv2d``, ``conv2d_1``...).
+        input_shape: optional shape of one sample, as Keras accepts on a first layer.
+        trainable: whether ``fit`` updates this layer's weights.
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        input_shape: Sequence[int] | None = None,
+        trainable: bool = True,
+        **kwargs: Any,
+    ):
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}."
+            )
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        self.built = False
+        self.input_shape_hint = tuple(input_shape) if input_shape is not None else None
+        self._weights: dict[str, Parameter] = {}
+        self._trainable: dict[str, bool] = {}
+        self.input_shape: tuple[Any, ...] | None = None
+        self.output_shape: tuple[Any, ...] | None = None
+
+    # --------------------------------------------------------------- building
+    def build(self, input_shape: tuple[Any, ...]) -> None:
+        """Create the weights for inputs of ``input_shape`` (batch axis first, may be None)."""
+        self.built = True
+
+    def add_weight(
+        self,
+        name: str,
+        shape: Sequence[int],
+        initializer: Any = "glorot_uniform",
+        trainable: bool = True,
+        dtype: Any = np.float32,
+    ) -> Parameter:
+        """Create, register and return a weight, in the order ``get_weights`` will list it."""
+        value = initializers.get(initializer)(tuple(shape), dtype)
+        param = Parameter(value, name=f"{self.name}/{name}", dtype=dtype)
+        self._weights[name] = param
+        self._trainable[name] = trainable
+        return param
+
+    def ensure_built(self, input_shape: tuple[Any, ...]) -> None:
+        if not self.built:
+            self.input_shape = tuple(input_shape)
+            self.build(self.input_shape)
+            self.built = True
+            self.output_shape = self.compute_output_shape(self.input_shape)
+
+    # ---------------------------------------------------------------- calling
+    def __call__(self, x: Any, training: bool = False) -> Tensor:
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        self.ensure_built((None,) + x.shape[1:])
+        return self.call(x, training=training)
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(input_shape)
+
+    # ---------------------------------------------------------------- weights
+    @property
+    def weights(self) -> list[Parameter]:
+        return list(self._weights.values())
+
+    @property
+    def trainable_weights(self) -> list[Parameter]:
+        if not self.trainable:
+            return []
+        return [w for k, w in self._weights.items() if self._trainable[k]]
+
+    @property
+    def non_trainable_weights(self) -> list[Parameter]:
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self._weights.values() if id(w) not in trainable]
+
+    def weight_names(self) -> list[str]:
+        return list(self._weights)
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights as arrays, in Keras's order (kernel, then bias)."""
+        return [w.data.copy() for w in self._weights.values()]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Replace the weights; counts and shapes must match exactly."""
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' is not built yet: call it on data (or build the model) "
+                "before set_weights()."
+            )
+        params = self.weights
+        if len(weights) != len(params):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(params)} weight arrays "
+                f"({', '.join(self.weight_names()) or 'none'}). Received: {len(weights)} arrays."
+            )
+        for param, value in zip(params, weights):
+            arr = np.asarray(value)
+            if arr.shape != param.shape:
+                raise ValueError(
+                    f"Layer '{self.name}' weight '{param.name}' has shape {param.shape}. "
+                    f"Received: an array of shape {arr.shape}."
+                )
+        for param, value in zip(params, weights):
+            param.data = np.array(value, dtype=param.dtype)
+
+    def count_params(self) -> int:
+        return int(sum(w.size for w in self._weights.values()))
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-friendly) that rebuild an equivalent layer."""
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"

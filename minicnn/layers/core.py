@@ -1,0 +1,172 @@
+"""Core layers: Input, Dense, Flatten, Dropout, Activation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from minicnn import activations, initializers
+from minicnn.layers.base import Layer
+from minicnn.ops.nn import dropout, linear
+from minicnn.random import make_rng
+from minicnn.tensor import Tensor
+
+
+class InputLayer(Layer):
+    """Declares the shape of one sample; ``Sequential`` builds every layer from it.
+
+    Args:
+        shape: the shape of one sample, without the batch axis, e.g. ``(128, 128, 3)``.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.Input((28, 28, 1)).shape
+        (None, 28, 28, 1)
+    """
+
+    def __init__(self, shape: Sequence[int], name: str | None = None, **kwargs: Any):
+        super().__init__(name=name, **kwargs)
+        try:
+            dims = tuple(int(d) for d in shape)
+        except TypeError:
+            dims = ()
+        if not dims or any(d <= 0 for d in dims):
+            raise ValueError(
+                f"Input: `shape` must be a non-empty tuple of positive ints (no batch axis). "
+                f"Received: shape={shape!r}"
+            )
+        self.sample_shape = dims
+        self.shape = (None,) + dims
+        self.built = True
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        return x
+
+    def get_config(self) -> dict[str, Any]:
+        return {"shape": list(self.sample_shape), "name": self.name}
+
+
+def Input(shape: Sequence[int], name: str | None = None) -> InputLayer:  # noqa: N802 (Keras name)
+    """Keras's ``Input(shape)``: the first element of a ``Sequential`` list."""
+    return InputLayer(shape, name=name)
+
+
+class Dense(Layer):
+    """Fully connected layer: ``activation(x @ kernel + bias)``.
+
+    Args:
+        units: number of outputs.
+        activation: "relu", "sigmoid", "tanh", "softmax", "linear" or None.
+        use_bias: whether to add a bias.
+        kernel_initializer, bias_initializer: Keras names (glorot_uniform / zeros by default).
+
+    Shape: (N, ..., in) -> (N, ..., units); kernel (in, units), bias (units,)
+
+    Example:
+        >>> import minicnn as mc, numpy as np
+        >>> layer = mc.layers.Dense(4, activation="relu")
+        >>> layer(np.ones((2, 3), np.float32)).shape
+        (2, 4)
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(
+                f"Dense '{self.name}': `units` must be a positive int. Received: units={units!r}"
+            )
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise ValueError(
+                f"Dense '{self.name}' needs inputs of shape (batch, ..., features) with a known "
+                f"last axis. Received: input_shape={input_shape}"
+            )
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
+                                      self.kernel_initializer)
+        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer)
+                     if self.use_bias else None)
+
+    def call(self, x, training=False):
+        return self.activation(linear(x, self.kernel, self.bias))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.name_of(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.name_of(self.kernel_initializer),
+            "bias_initializer": initializers.name_of(self.bias_initializer),
+        }
+
+
+class Flatten(Layer):
+    """Flatten each sample to a vector, in NHWC order (so it matches Keras with no reordering).
+
+    Shape: (N, d1, d2, ...) -> (N, d1*d2*...)
+    """
+
+    def call(self, x, training=False):
+        return x.reshape(x.shape[0], -1)
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else math.prod(rest)
+        return (input_shape[0], size)
+
+
+class Dropout(Layer):
+    """Inverted dropout, active only when ``training=True``.
+
+    Args:
+        rate: fraction of inputs to zero, in [0, 1).
+        seed: optional private seed; by default draws from ``minicnn.set_seed``'s generator.
+    """
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(
+                f"Dropout '{self.name}': `rate` must be a number in [0, 1). Received: rate={rate!r}"
+            )
+        self.rate = float(rate)
+        self.seed = seed
+        self._rng = make_rng(seed) if seed is not None else None
+
+    def call(self, x, training=False):
+        return dropout(x, self.rate, training, self._rng or make_rng(None))
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class Activation(Layer):
+    """Apply an activation by name: ``Activation("relu")``."""
+
+    def __init__(self, activation: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, x, training=False):
+        return self.activation(x)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.name_of(self.activation)}

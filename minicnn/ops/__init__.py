@@ -1,0 +1,1 @@
+"""Differentiable functions beyond the core arithmetic in ``minicnn.tensor``."""

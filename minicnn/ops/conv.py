@@ -1,0 +1,152 @@
+"""Convolution and pooling as differentiable functions over NHWC arrays.
+
+These wrappers check shapes, compute output geometry, allocate outputs and hand the data
+movement to ``minicnn.kernels`` (numba) and the multiplications to BLAS (numpy matmul).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minicnn.kernels import jit as K
+from minicnn.kernels.geometry import output_size_and_padding
+from minicnn.tensor import Function, Tensor
+
+
+def _geometry(x_shape, KH, KW, SH, SW, padding, who):
+    N, H, W, C = x_shape
+    OH, PT = output_size_and_padding(H, KH, SH, padding)
+    OW, PL = output_size_and_padding(W, KW, SW, padding)
+    if OH <= 0 or OW <= 0:
+        raise ValueError(
+            f"{who}: a {KH}x{KW} window with strides ({SH}, {SW}) and padding='{padding}' does not "
+            f"fit an input of height {H} and width {W} (the output would be {OH}x{OW}). "
+            "Use padding='same' or a larger input."
+        )
+    return OH, OW, PT, PL
+
+
+class Conv2DFn(Function):
+    """im2col -> one GEMM with the batch folded in -> bias; backward GEMMs + col2im."""
+
+    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", who="conv2d"):
+        N, H, W, C = x.shape
+        KH, KW, Cin, F = w.shape
+        SH, SW = strides
+        OH, OW, PT, PL = _geometry(x.shape, KH, KW, SH, SW, padding, who)
+        self.geom = (KH, KW, SH, SW, PT, PL, OH, OW)
+        self.x_shape, self.w = x.shape, w
+        x = np.ascontiguousarray(x)
+        if KH == KW == SH == SW == 1 and PT == PL == 0:
+            cols = x.reshape(N * H * W, C)  # a 1x1 convolution is a plain matmul
+        else:
+            cols = np.empty((N * OH * OW, KH * KW * C), dtype=x.dtype)
+            K.im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols)
+        y = cols @ w.reshape(KH * KW * C, F)  # (N*OH*OW, KH*KW*C) @ (KH*KW*C, F)
+        if b is not None:
+            y += b
+        if self.needs_input_grad[1]:
+            self.cols = cols
+        return y.reshape(N, OH, OW, F)
+
+    def backward(self, gy):
+        KH, KW, SH, SW, PT, PL, OH, OW = self.geom
+        F = self.w.shape[3]
+        gy2 = gy.reshape(-1, F)  # (N*OH*OW, F)
+        gw = (self.cols.T @ gy2).reshape(self.w.shape) if self.needs_input_grad[1] else None
+        gx = None
+        if self.needs_input_grad[0]:
+            gcols = gy2 @ self.w.reshape(-1, F).T  # (N*OH*OW, KH*KW*C)
+            if KH == KW == SH == SW == 1 and PT == PL == 0:
+                gx = gcols.reshape(self.x_shape)
+            else:
+                gx = np.empty(self.x_shape, dtype=gy.dtype)
+                K.col2im(gcols, KH, KW, SH, SW, PT, PL, OH, OW, gx)
+        if len(self.needs_input_grad) == 3:
+            gb = gy2.sum(axis=0) if self.needs_input_grad[2] else None
+            return gx, gw, gb
+        return gx, gw
+
+
+def conv2d(
+    x: Tensor,
+    w: Tensor,
+    b: Tensor | None = None,
+    strides: tuple[int, int] = (1, 1),
+    padding: str = "valid",
+    who: str = "conv2d",
+) -> Tensor:
+    """2-D convolution (cross-correlation, as Keras) of NHWC ``x`` with an HWIO kernel.
+
+    Shape: x (N, H, W, C), w (KH, KW, C, F), b (F,) -> (N, OH, OW, F) where
+    "valid": OH = floor((H - KH) / SH) + 1;  "same": OH = ceil(H / SH)  (likewise OW).
+    """
+    if x.ndim != 4:
+        raise ValueError(f"{who}: expected a 4-D NHWC input. Received: shape {x.shape}")
+    if w.ndim != 4 or w.shape[2] != x.shape[3]:
+        raise ValueError(
+            f"{who}: kernel shape {w.shape} does not fit an input with {x.shape[3]} channels "
+            "(expected (KH, KW, C, F))."
+        )
+    args = (x, w) if b is None else (x, w, b)
+    return Conv2DFn.apply(*args, strides=tuple(strides), padding=padding, who=who)
+
+
+class MaxPool2DFn(Function):
+    def forward(self, x, pool_size=(2, 2), strides=(2, 2), padding="valid", who="max_pool2d"):
+        N, H, W, C = x.shape
+        KH, KW = pool_size
+        SH, SW = strides
+        OH, OW, PT, PL = _geometry(x.shape, KH, KW, SH, SW, padding, who)
+        y = np.empty((N, OH, OW, C), dtype=x.dtype)
+        argmax = np.empty((N, OH, OW, C), dtype=np.int32)
+        K.max_pool_forward(np.ascontiguousarray(x), KH, KW, SH, SW, PT, PL, y, argmax)
+        self.argmax, self.x_shape = argmax, x.shape
+        return y
+
+    def backward(self, gy):
+        gx = np.empty(self.x_shape, dtype=gy.dtype)
+        K.max_pool_backward(np.ascontiguousarray(gy), self.argmax, gx)
+        return gx
+
+
+class AvgPool2DFn(Function):
+    def forward(self, x, pool_size=(2, 2), strides=(2, 2), padding="valid", who="avg_pool2d"):
+        N, H, W, C = x.shape
+        KH, KW = pool_size
+        SH, SW = strides
+        OH, OW, PT, PL = _geometry(x.shape, KH, KW, SH, SW, padding, who)
+        y = np.empty((N, OH, OW, C), dtype=x.dtype)
+        K.avg_pool_forward(np.ascontiguousarray(x), KH, KW, SH, SW, PT, PL, y)
+        self.geom, self.x_shape = (KH, KW, SH, SW, PT, PL), x.shape
+        return y
+
+    def backward(self, gy):
+        gx = np.empty(self.x_shape, dtype=gy.dtype)
+        K.avg_pool_backward(np.ascontiguousarray(gy), *self.geom, gx)
+        return gx
+
+
+def _pool(fn, x, pool_size, strides, padding, who):
+    if x.ndim != 4:
+        raise ValueError(f"{who}: expected a 4-D NHWC input. Received: shape {x.shape}")
+    strides = pool_size if strides is None else strides
+    return fn.apply(x, pool_size=tuple(pool_size), strides=tuple(strides), padding=padding,
+                    who=who)
+
+
+def max_pool2d(x: Tensor, pool_size=(2, 2), strides=None, padding="valid", who="max_pool2d"):
+    """Max pooling; the gradient goes to the first maximum of each window.
+
+    Shape: (N, H, W, C) -> (N, OH, OW, C), OH as for ``conv2d`` with the pool as the window;
+    strides default to the pool size.
+    """
+    return _pool(MaxPool2DFn, x, pool_size, strides, padding, who)
+
+
+def avg_pool2d(x: Tensor, pool_size=(2, 2), strides=None, padding="valid", who="avg_pool2d"):
+    """Average pooling; with "same", padded positions are left out of each mean (as TF).
+
+    Shape: (N, H, W, C) -> (N, OH, OW, C)
+    """
+    return _pool(AvgPool2DFn, x, pool_size, strides, padding, who)

@@ -1,0 +1,79 @@
+"""Per-operation timing, switched on with ``MINICNN_PROFILE=1``.
+
+With profiling on, every Function's forward and backward (and any block wrapped in ``timed``)
+adds its wall time to a table that is printed when the process exits, so a slow epoch explains
+itself. With it off, ``timed`` returns a shared no-op context and costs next to nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import TextIO
+
+_NULL = contextlib.nullcontext()
+_totals: defaultdict[str, float] = defaultdict(float)
+_counts: defaultdict[str, int] = defaultdict(int)
+_enabled = os.environ.get("MINICNN_PROFILE", "") not in ("", "0", "false", "False")
+
+
+def enabled() -> bool:
+    """Whether per-op timings are being collected."""
+    return _enabled
+
+
+def enable(on: bool = True) -> None:
+    """Switch collection on or off at run time (the environment variable sets the default)."""
+    global _enabled
+    _enabled = on
+
+
+@contextlib.contextmanager
+def _timer(name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        _totals[name] += time.perf_counter() - start
+        _counts[name] += 1
+
+
+def timed(name: str) -> AbstractContextManager[None]:
+    """Time the enclosed block under ``name`` when profiling is on."""
+    return _timer(name) if _enabled else _NULL
+
+
+def reset() -> None:
+    """Forget every timing collected so far."""
+    _totals.clear()
+    _counts.clear()
+
+
+def report(file: TextIO | None = None) -> str:
+    """Format the table of totals, slowest first; also print it to ``file`` if given."""
+    if not _totals:
+        return ""
+    grand = sum(_totals.values()) or 1.0
+    lines = [f"{'op':<32}{'calls':>8}{'total ms':>12}{'ms/call':>10}{'share':>8}"]
+    for name, total in sorted(_totals.items(), key=lambda kv: -kv[1]):
+        calls = _counts[name]
+        lines.append(
+            f"{name:<32}{calls:>8}{total * 1e3:>12.1f}{total * 1e3 / calls:>10.3f}"
+            f"{total / grand:>8.1%}"
+        )
+    text = "minicnn profile (MINICNN_PROFILE=1)\n" + "\n".join(lines)
+    if file is not None:
+        print(text, file=file)
+    return text
+
+
+@atexit.register
+def _report_at_exit() -> None:
+    if _enabled and _totals:
+        report(sys.stderr)
