@@ -1,6 +1,6 @@
 """minicnn: a deep-learning library written from scratch on NumPy, shaped like Keras."""
 
-from minicnn import functional, layers
+from minicnn import _memory, functional, layers
 from minicnn.layers import (
     Activation,
     AveragePooling2D,
@@ -16,6 +16,8 @@ from minicnn.layers import (
 )
 from minicnn.random import set_seed
 from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_grad
+
+_memory.tune_allocator()  # before the first large allocation: see _memory.py
 
 __version__ = "0.1.0"
 

@@ -27,9 +27,14 @@ def _geometry(x_shape, KH, KW, SH, SW, padding, who):
 
 
 class Conv2DFn(Function):
-    """im2col -> one GEMM with the batch folded in -> bias; backward GEMMs + col2im."""
+    """im2col -> one GEMM with the batch folded in -> fused bias (+ ReLU); backward GEMMs + col2im.
 
-    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", who="conv2d"):
+    With ``activation="relu"`` the bias add and the ReLU happen in one pass over the GEMM
+    output, and backward masks the incoming gradient by the saved output (y > 0).
+    """
+
+    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", activation="linear",
+                who="conv2d"):
         N, H, W, C = x.shape
         KH, KW, Cin, F = w.shape
         SH, SW = strides
@@ -43,7 +48,14 @@ class Conv2DFn(Function):
             cols = np.empty((N * OH * OW, KH * KW * C), dtype=x.dtype)
             K.im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols)
         y = cols @ w.reshape(KH * KW * C, F)  # (N*OH*OW, KH*KW*C) @ (KH*KW*C, F)
-        if b is not None:
+        self.relu = activation == "relu"
+        if self.relu:
+            if b is None:
+                K.relu_(y)
+            else:
+                K.bias_relu_(y, b)
+            self.y = y
+        elif b is not None:
             y += b
         if self.needs_input_grad[1]:
             self.cols = cols
@@ -53,6 +65,10 @@ class Conv2DFn(Function):
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
         F = self.w.shape[3]
         gy2 = gy.reshape(-1, F)  # (N*OH*OW, F)
+        if self.relu:
+            masked = np.empty_like(gy2)
+            K.relu_backward(np.ascontiguousarray(gy2), self.y, masked)
+            gy2 = masked
         gw = (self.cols.T @ gy2).reshape(self.w.shape) if self.needs_input_grad[1] else None
         gx = None
         if self.needs_input_grad[0]:
@@ -74,9 +90,12 @@ def conv2d(
     b: Tensor | None = None,
     strides: tuple[int, int] = (1, 1),
     padding: str = "valid",
+    activation: str = "linear",
     who: str = "conv2d",
 ) -> Tensor:
     """2-D convolution (cross-correlation, as Keras) of NHWC ``x`` with an HWIO kernel.
+
+    ``activation`` may be "linear" or "relu" (fused into the same pass as the bias).
 
     Shape: x (N, H, W, C), w (KH, KW, C, F), b (F,) -> (N, OH, OW, F) where
     "valid": OH = floor((H - KH) / SH) + 1;  "same": OH = ceil(H / SH)  (likewise OW).
@@ -88,8 +107,13 @@ def conv2d(
             f"{who}: kernel shape {w.shape} does not fit an input with {x.shape[3]} channels "
             "(expected (KH, KW, C, F))."
         )
+    if activation not in ("linear", "relu"):
+        raise ValueError(
+            f"{who}: fused activation must be 'linear' or 'relu'. Received: {activation!r}"
+        )
     args = (x, w) if b is None else (x, w, b)
-    return Conv2DFn.apply(*args, strides=tuple(strides), padding=padding, who=who)
+    return Conv2DFn.apply(*args, strides=tuple(strides), padding=padding, activation=activation,
+                          who=who)
 
 
 class MaxPool2DFn(Function):
