@@ -1,0 +1,342 @@
+"""Move networks between minicnn and TensorFlow/Keras 3: architecture, configuration, weights.
+
+minicnn uses Keras's layouts (NHWC activations, HWIO conv kernels, (in, out) dense kernels, and
+``get_weights`` in Keras's order: kernel, then bias), so a transfer is a name mapping and a copy;
+no array is transposed or reordered.
+
+Supported layers: Input/InputLayer, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout,
+Dense and Activation, with activations given as strings ("relu", "sigmoid", "tanh", "softmax",
+"linear"). Everything else, and every option minicnn cannot honour (dilation, groups,
+``channels_first``, regularisers, constraints, ``noise_shape``, a non-float32 dtype policy, LoRA,
+quantisation, an initialiser with non-default arguments), raises ``KerasCompatError`` naming the
+layer and the option. Initialisers are carried by name (``GlorotUniform`` <-> "glorot_uniform");
+their seeds are not (minicnn draws from ``minicnn.set_seed``'s generator).
+
+TensorFlow is imported only inside the functions that need it: ``import minicnn`` never loads it.
+
+Example:
+    >>> import keras, minicnn as mc                          # doctest: +SKIP
+    >>> from minicnn.keras_compat import from_keras, to_keras  # doctest: +SKIP
+    >>> model = from_keras(keras.models.load_model("catdog.keras"))  # doctest: +SKIP
+    >>> to_keras(model).save("roundtrip.keras")               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from minicnn import activations, initializers
+from minicnn.layers import (
+    Activation,
+    AveragePooling2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    InputLayer,
+    Layer,
+    MaxPooling2D,
+)
+
+__all__ = [
+    "KerasCompatError",
+    "SUPPORTED_LAYERS",
+    "from_keras",
+    "layer_from_keras",
+    "layer_to_keras",
+    "to_keras",
+]
+
+#: Keras class name -> minicnn class (aliases MaxPool2D/AvgPool2D are the same classes).
+SUPPORTED_LAYERS: dict[str, type[Layer]] = {
+    "Conv2D": Conv2D,
+    "MaxPooling2D": MaxPooling2D,
+    "AveragePooling2D": AveragePooling2D,
+    "Flatten": Flatten,
+    "Dropout": Dropout,
+    "Dense": Dense,
+    "Activation": Activation,
+}
+
+# Keras initialiser class -> minicnn registry name. Carried only with Keras's default arguments.
+_INITIALIZERS = {
+    "GlorotUniform": "glorot_uniform",
+    "GlorotNormal": "glorot_normal",
+    "HeUniform": "he_uniform",
+    "HeNormal": "he_normal",
+    "Zeros": "zeros",
+    "Ones": "ones",
+    "RandomNormal": "random_normal",
+    "RandomUniform": "random_uniform",
+}
+
+# Keras config keys that carry nothing minicnn needs (bookkeeping or handled elsewhere).
+_IGNORED_KEYS = {"name", "trainable", "dtype", "seed_generator"}
+
+# Keys that must hold exactly this value (anything else is an unsupported option).
+_REQUIRED: dict[str, Any] = {
+    "data_format": "channels_last",
+    "dilation_rate": (1, 1),
+    "groups": 1,
+    "kernel_regularizer": None,
+    "bias_regularizer": None,
+    "activity_regularizer": None,
+    "kernel_constraint": None,
+    "bias_constraint": None,
+    "noise_shape": None,
+    "quantization_config": None,
+    "lora_rank": None,
+}
+
+# Per class, the Keras config keys minicnn carries over as constructor arguments.
+_CARRIED: dict[str, tuple[str, ...]] = {
+    "Conv2D": ("filters", "kernel_size", "strides", "padding", "activation", "use_bias",
+               "kernel_initializer", "bias_initializer"),
+    "Dense": ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer"),
+    "MaxPooling2D": ("pool_size", "strides", "padding"),
+    "AveragePooling2D": ("pool_size", "strides", "padding"),
+    "Flatten": (),
+    "Dropout": ("rate", "seed"),
+    "Activation": ("activation",),
+}
+
+
+class KerasCompatError(ValueError):
+    """A Keras layer, option or file that minicnn cannot represent (or the reverse)."""
+
+
+# --------------------------------------------------------------------------- helpers
+def _import_keras():
+    try:
+        import keras
+    except ImportError as err:  # pragma: no cover - exercised only without the test extra
+        raise ImportError(
+            "minicnn.keras_compat needs TensorFlow/Keras 3: pip install 'minicnn[test]' "
+            "(or tensorflow-cpu)."
+        ) from err
+    return keras
+
+
+def _who(klayer: Any) -> str:
+    return f"layer '{getattr(klayer, 'name', '?')}' ({type(klayer).__name__})"
+
+
+def _norm(value: Any) -> Any:
+    """Lists and tuples compare equal in configs: (1, 1) == [1, 1]."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _initializer_from_keras(value: Any, who: str, key: str) -> str:
+    if isinstance(value, str):
+        name = value.lower()
+        if name in initializers._REGISTRY:
+            return name
+        raise KerasCompatError(f"from_keras: {who}: {key}={value!r} is not supported by minicnn.")
+    class_name = value.get("class_name") if isinstance(value, dict) else type(value).__name__
+    config = value.get("config", {}) if isinstance(value, dict) else value.get_config()
+    if class_name not in _INITIALIZERS:
+        raise KerasCompatError(
+            f"from_keras: {who}: {key}={class_name} is not supported by minicnn "
+            f"(supported: {sorted(_INITIALIZERS)})."
+        )
+    keras = _import_keras()
+    default = getattr(keras.initializers, class_name)().get_config()
+    differs = {k: v for k, v in config.items() if k != "seed" and _norm(v) != _norm(default.get(k))}
+    if differs:
+        raise KerasCompatError(
+            f"from_keras: {who}: {key}={class_name} with non-default arguments {differs} is not "
+            "supported by minicnn (only the default arguments are)."
+        )
+    return _INITIALIZERS[class_name]
+
+
+def _activation_from_keras(value: Any, who: str) -> str:
+    name = value if isinstance(value, str) else getattr(value, "__name__", repr(value))
+    if name not in activations._REGISTRY:
+        raise KerasCompatError(
+            f"from_keras: {who}: activation={name!r} is not supported by minicnn "
+            f"(supported: {sorted(activations._REGISTRY)})."
+        )
+    return name
+
+
+def _keras_class_name(klayer: Any) -> str:
+    name = type(klayer).__name__
+    return {"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D"}.get(name, name)
+
+
+# ------------------------------------------------------------------------ one layer
+def layer_from_keras(klayer: Any, input_shape: Sequence[Any] | None = None) -> Layer:
+    """A minicnn layer with ``klayer``'s configuration and, if it is built, its weights.
+
+    Args:
+        klayer: a Keras layer of a supported class.
+        input_shape: the input shape (batch axis first) to build the minicnn layer for; needed
+            to copy the weights of a built Keras layer with weights.
+
+    Raises:
+        KerasCompatError: an unsupported layer class or option, named in the message.
+    """
+    class_name = _keras_class_name(klayer)
+    who = _who(klayer)
+    if class_name not in SUPPORTED_LAYERS:
+        raise KerasCompatError(
+            f"from_keras: {who} is not supported by minicnn "
+            f"(supported: InputLayer, {', '.join(SUPPORTED_LAYERS)})."
+        )
+    config = klayer.get_config()
+    dtype = config.get("dtype")
+    dtype_name = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
+    if dtype_name not in (None, "float32"):
+        raise KerasCompatError(
+            f"from_keras: {who}: dtype={dtype_name!r} is not supported (minicnn computes in "
+            "float32)."
+        )
+    carried = _CARRIED[class_name]
+    kwargs: dict[str, Any] = {"name": klayer.name, "trainable": klayer.trainable}
+    for key, value in config.items():
+        if key in _IGNORED_KEYS:
+            continue
+        if key in _REQUIRED:
+            if _norm(value) != _REQUIRED[key] and not (key == "lora_rank" and not value):
+                raise KerasCompatError(
+                    f"from_keras: {who}: {key}={value!r} is not supported by minicnn "
+                    f"(only {key}={_REQUIRED[key]!r})."
+                )
+            continue
+        if key not in carried:
+            if key == "lora_alpha":  # meaningful only with lora_rank, checked above
+                continue
+            raise KerasCompatError(
+                f"from_keras: {who}: option {key}={value!r} is not supported by minicnn."
+            )
+        if key.endswith("_initializer"):
+            value = _initializer_from_keras(value, who, key)
+        elif key == "activation":
+            value = _activation_from_keras(value, who)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    layer = SUPPORTED_LAYERS[class_name](**kwargs)
+    weights = [np.asarray(w) for w in klayer.get_weights()]
+    if input_shape is not None:
+        layer.ensure_built(tuple(input_shape))
+    if weights:
+        if not layer.built:
+            raise KerasCompatError(
+                f"from_keras: {who} has weights; pass input_shape= to build the minicnn layer."
+            )
+        layer.set_weights(weights)
+    return layer
+
+
+def layer_to_keras(layer: Layer, input_shape: Sequence[Any] | None = None) -> Any:
+    """The Keras layer equivalent to a minicnn ``layer``; built and with its weights when
+    ``input_shape`` (batch axis first) is given or the minicnn layer is built."""
+    keras = _import_keras()
+    who = f"layer '{layer.name}' ({type(layer).__name__})"
+    if isinstance(layer, InputLayer):
+        return keras.layers.InputLayer(shape=layer.sample_shape, name=layer.name)
+    class_name = next((k for k, cls in SUPPORTED_LAYERS.items() if type(layer) is cls), None)
+    if class_name is None:
+        raise KerasCompatError(f"to_keras: {who} has no Keras counterpart in minicnn's mapping.")
+    try:
+        config = layer.get_config()
+    except ValueError as err:  # a custom activation or initialiser cannot be named
+        raise KerasCompatError(f"to_keras: {who}: {err}") from err
+    kwargs = {k: config[k] for k in ("name", "trainable", *_CARRIED[class_name]) if k in config}
+    for key in ("kernel_size", "strides", "pool_size"):
+        if key in kwargs:
+            kwargs[key] = tuple(kwargs[key])
+    klayer = getattr(keras.layers, class_name)(**kwargs)
+    shape = tuple(input_shape) if input_shape is not None else layer.input_shape
+    if layer.weights:
+        if shape is None:
+            raise KerasCompatError(
+                f"to_keras: {who} is not built; build it (or pass input_shape=) to move weights."
+            )
+        klayer.build(shape)
+        klayer.set_weights(layer.get_weights())
+    return klayer
+
+
+# ------------------------------------------------------------------------ whole models
+def _sequential_class():
+    try:
+        from minicnn.models.sequential import Sequential
+    except ImportError as err:  # pragma: no cover - only before Sequential exists
+        raise ImportError("from_keras needs minicnn.models.sequential.Sequential.") from err
+    return Sequential
+
+
+def from_keras(source: Any, model: Any = None) -> Any:
+    """A minicnn ``Sequential`` with the layers, configuration and weights of a Keras model.
+
+    Args:
+        source: a ``keras.Sequential`` (built: give it an ``Input``), or a path to a ``.keras``
+            (or legacy ``.h5``) file saved by Keras, or a path to a ``.weights.h5`` file.
+        model: only with a ``.weights.h5`` path, the architecture to load the weights into: a
+            minicnn ``Sequential`` (built) or a Keras model. The weights file holds no
+            architecture, so without ``model`` a ``.weights.h5`` path raises.
+
+    Raises:
+        KerasCompatError: an unsupported layer or option (named), a functional/subclassed
+            Keras model, an unbuilt model or a ``.weights.h5`` path without ``model``.
+    """
+    keras = _import_keras()
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if path.endswith(".weights.h5"):
+            if model is None:
+                raise KerasCompatError(
+                    f"from_keras: '{path}' holds weights only; pass model= (a built minicnn "
+                    "Sequential or a Keras model) with the same architecture."
+                )
+            kmodel = model if isinstance(model, keras.Model) else to_keras(model)
+            kmodel.load_weights(path)
+            return from_keras(kmodel)
+        if model is not None:
+            raise KerasCompatError("from_keras: model= is only used with a .weights.h5 path.")
+        return from_keras(keras.models.load_model(path, compile=False))
+    if not isinstance(source, keras.Sequential):
+        raise KerasCompatError(
+            "from_keras: only keras.Sequential models (a linear stack of layers) are supported. "
+            f"Received: {type(source).__name__}"
+        )
+    try:
+        input_shape = tuple(source.input_shape)
+    except (AttributeError, ValueError) as err:
+        raise KerasCompatError(
+            f"from_keras: Keras model '{source.name}' is not built; start it with "
+            "keras.Input(shape) or build it first."
+        ) from err
+    layers: list[Layer] = [InputLayer(input_shape[1:])]
+    shape = input_shape
+    for klayer in source.layers:
+        layer = layer_from_keras(klayer, input_shape=shape)
+        shape = layer.output_shape
+        layers.append(layer)
+    return _sequential_class()(layers, name=source.name)
+
+
+def to_keras(model: Any) -> Any:
+    """A built ``keras.Sequential`` with the layers, configuration and weights of a minicnn
+    ``Sequential`` (which must be built: give it an ``Input`` or call it once)."""
+    keras = _import_keras()
+    shape = model.input_shape
+    if shape is None or not model.built:
+        raise KerasCompatError(
+            f"to_keras: model '{model.name}' is not built; give it an Input(shape) or call it "
+            "on data first."
+        )
+    klayers = []
+    for layer in model.layers:
+        klayers.append(layer_to_keras(layer, input_shape=shape))
+        shape = layer.output_shape
+    kmodel = keras.Sequential([keras.Input(tuple(model.input_shape[1:])), *klayers],
+                              name=model.name)
+    return kmodel

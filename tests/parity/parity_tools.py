@@ -1,0 +1,56 @@
+"""Shared helpers of the parity tests: the error measure and one forward/backward per side."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from minicnn.tensor import Tensor
+
+FORWARD_TOL = 1e-5
+GRAD_TOL = 1e-4
+
+
+def rel_err(a, b) -> float:
+    """max |a - b| / max |b| (b is the TensorFlow value); 0 when both are all zeros."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, f"shapes differ: minicnn {a.shape} vs TensorFlow {b.shape}"
+    scale = np.abs(b).max(initial=0.0)
+    diff = np.abs(a - b).max(initial=0.0)
+    return diff / scale if scale > 0 else diff
+
+
+def run_minicnn(layers: Sequence, x: np.ndarray, R: np.ndarray, training: bool = False):
+    """y, and gradients of sum(y * R) w.r.t. x and every weight (layer order, kernel/bias)."""
+    params = [w for layer in layers for w in layer.weights]
+    for w in params:
+        w.grad = None
+    xt = Tensor(x, requires_grad=True)
+    y = xt
+    for layer in layers:
+        y = layer(y, training=training)
+    loss = (y * Tensor(R)).sum()
+    loss.backward()
+    return y.data, [xt.grad] + [w.grad for w in params]
+
+
+def run_keras(tf, layers: Sequence, x: np.ndarray, R: np.ndarray, training: bool = False):
+    """The same as ``run_minicnn`` with ``tf.GradientTape`` (weights in get_weights order)."""
+    xt = tf.constant(x)
+    params = [w for layer in layers for w in layer.weights]
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = xt
+        for layer in layers:
+            y = layer(y, training=training)
+        loss = tf.reduce_sum(y * tf.constant(R))
+    grads = tape.gradient(loss, [xt] + params)
+    return y.numpy(), [g.numpy() for g in grads]
+
+
+def compare(record, name: str, mine, theirs, tol: float) -> float:
+    err = record(name, rel_err(mine, theirs))
+    assert err <= tol, f"{name}: relative error {err:.3g} > {tol:g}"
+    return err
