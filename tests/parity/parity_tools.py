@@ -50,7 +50,8 @@ def run_keras(tf, layers: Sequence, x: np.ndarray, R: np.ndarray, training: bool
     return y.numpy(), [g.numpy() for g in grads]
 
 
-def compare(record, name: str, mine, theirs, tol: float) -> float:
+def compare(record, name: str, mine, theirs, tol: float, detail: str = "") -> float:
+    """Record rel_err(mine, theirs) under ``name`` and assert it is within ``tol``."""
     err = record(name, rel_err(mine, theirs))
-    assert err <= tol, f"{name}: relative error {err:.3g} > {tol:g}"
+    assert err <= tol, f"{name}{' ' + detail if detail else ''}: relative error {err:.3g} > {tol:g}"
     return err

@@ -1,0 +1,62 @@
+"""The seed network (minicnn.models.catdog) against the same network written in Keras."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from keras_models import keras_catdog
+from parity_tools import FORWARD_TOL, GRAD_TOL, compare, run_keras, run_minicnn
+
+from minicnn.layers import InputLayer
+from minicnn.models.catdog import catdog_layers, choose_padding
+
+# (image size, padding, batch): batch kept small, the suite runs on 2 shared cores
+CASES = [(64, "same", 4), (128, "valid", 2)]
+
+
+def _pair(keras, size, padding, dropout=0.5):
+    """(minicnn layers without the Input, Keras model), same weights (Keras's glorot draw)."""
+    kmodel = keras_catdog(keras, (size, size, 3), padding, dropout)
+    layers = catdog_layers((size, size, 3), dropout=dropout)
+    shape = layers[0].shape
+    layers = [layer for layer in layers if not isinstance(layer, InputLayer)]
+    rng = np.random.default_rng(size)
+    for layer, klayer in zip(layers, kmodel.layers, strict=True):
+        assert type(layer).__name__ == type(klayer).__name__
+        layer.ensure_built(shape)
+        shape = layer.output_shape
+        if klayer.weights:  # small random biases too: Keras's zero biases would hide bugs
+            klayer.set_weights([w if w.ndim > 1 else rng.normal(0, 0.05, w.shape).astype(w.dtype)
+                                for w in klayer.get_weights()])
+            layer.set_weights(klayer.get_weights())
+    return layers, kmodel
+
+
+def test_padding_rule():
+    assert choose_padding((128, 128, 3)) == "valid"
+    assert choose_padding((64, 64, 3)) == "same"
+
+
+@pytest.mark.parametrize("size,padding,params", [(128, "valid", 798_657), (64, "same", None)])
+def test_parameter_count(keras, size, padding, params):
+    layers, kmodel = _pair(keras, size, padding)
+    mine = sum(layer.count_params() for layer in layers)
+    assert mine == kmodel.count_params()
+    if params is not None:
+        assert mine == params
+
+
+@pytest.mark.parametrize("size,padding,batch", CASES)
+def test_forward_and_gradients(tf, keras, record, size, padding, batch):
+    """Inference forward (Dropout inactive) and gradients of sum(y * R) w.r.t. input and all
+    weights."""
+    layers, kmodel = _pair(keras, size, padding)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (batch, size, size, 3)).astype(np.float32)
+    R = rng.standard_normal((batch, 1)).astype(np.float32)
+    y_t, grads_t = run_keras(tf, kmodel.layers, x, R)
+    y_m, grads_m = run_minicnn(layers, x, R)
+    compare(record, f"catdog{size}.forward", y_m, y_t, FORWARD_TOL)
+    names = ["input"] + [w.name for layer in layers for w in layer.weights]
+    for name, gm, gt in zip(names, grads_m, grads_t, strict=True):
+        compare(record, f"catdog{size}.grad", gm, gt, GRAD_TOL, detail=name)
