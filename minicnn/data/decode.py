@@ -17,7 +17,6 @@ EXIF orientation is *not* applied, matching Keras/TensorFlow.
 from __future__ import annotations
 
 import os
-import warnings
 
 import numpy as np
 from PIL import Image
@@ -71,10 +70,10 @@ def to_rgb(img: Image.Image) -> Image.Image:
         # (H, W) uint16/int32 in 0..65535 -> uint8 in 0..255
         a = np.asarray(img).astype(np.int64)
         a = (np.clip(a, 0, 65535) >> 8).astype(np.uint8)
-        return Image.fromarray(a, mode="L").convert("RGB")
+        return Image.fromarray(a).convert("RGB")
     if mode == "F":
         a = np.clip(np.asarray(img), 0, 255).astype(np.uint8)
-        return Image.fromarray(a, mode="L").convert("RGB")
+        return Image.fromarray(a).convert("RGB")
     if mode in ("P", "PA") and "transparency" in img.info:
         img = img.convert("RGBA")
     return img.convert("RGB")
@@ -105,15 +104,13 @@ def load_image(
     """
     resample = resampling_filter(interpolation)
     height, width = image_size
-    with warnings.catch_warnings():
-        # Pillow warns about e.g. odd EXIF or palette transparency; the file still decodes.
-        warnings.simplefilter("ignore")
-        with Image.open(path) as img:
-            img.load()  # decode now so a truncated file raises here, inside the `with`
-            rgb = to_rgb(img)
-            if rgb.size != (width, height):
-                rgb = rgb.resize((width, height), resample=resample)  # Pillow takes (W, H)
-            x = np.asarray(rgb, dtype=np.uint8)
+    # No warnings.catch_warnings() here: it is not thread-safe and this runs on a pool.
+    with Image.open(path) as img:
+        img.load()  # decode now so a truncated file raises here, inside the `with`
+        rgb = to_rgb(img)
+        if rgb.size != (width, height):
+            rgb = rgb.resize((width, height), resample=resample)  # Pillow takes (W, H)
+        x = np.asarray(rgb, dtype=np.uint8)
     if x.shape != (height, width, 3):  # pragma: no cover - Pillow guarantees this
         raise OSError(f"decoded {path} to shape {x.shape}, expected {(height, width, 3)}")
     return x
@@ -125,9 +122,7 @@ def probe_image(path: str | os.PathLike[str]) -> None:
     Raises:
         One of `DECODE_ERRORS` when the file is empty, truncated or not an image.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Image.open(path) as img:
-            if img.format == "JPEG":
-                img.draft("RGB", (1, 1))
-            img.load()
+    with Image.open(path) as img:
+        if img.format == "JPEG":
+            img.draft("RGB", (1, 1))
+        img.load()

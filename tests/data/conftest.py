@@ -40,3 +40,15 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Path:
     return tmp_path / "cache"
+
+
+@pytest.fixture(name="make_folder")
+def make_folder_fixture():
+    """The `make_folder` helper (fixtures avoid importing conftest as a module)."""
+    return make_folder
+
+
+@pytest.fixture(name="write_image")
+def write_image_fixture():
+    """The `write_image` helper."""
+    return write_image
