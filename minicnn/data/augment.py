@@ -135,7 +135,7 @@ def _fold(i: int, n: int, mode: int) -> int:
     return -1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _warp_kernel(x, mats, mode, interp, fill_value, out):  # pragma: no cover - compiled
     n_img, h, w, c = x.shape
     for n in range(n_img):
@@ -167,6 +167,96 @@ def _warp_kernel(x, mats, mode, interp, fill_value, out):  # pragma: no cover - 
                     top = v00 + (v01 - v00) * fc
                     bot = v10 + (v11 - v10) * fc
                     out[n, r, q, k] = top + (bot - top) * fr
+
+
+@numba.njit(cache=True, inline="always")
+def _clip(v: float, lo: float, hi: float) -> float:
+    return lo if v < lo else (hi if v > hi else v)
+
+
+@numba.njit(cache=True, nogil=True)  # nogil: runs in the prefetch thread beside training
+def _augment_kernel(  # pragma: no cover - compiled; checked against the NumPy primitives
+    x, mats, warp, flip_h, flip_v, mode, fill_value, delta, cf, sf, do_b, do_c, do_s, lo, hi, out
+):
+    """Per image: bilinear warp (or a copy, flipped per `flip_h`/`flip_v`), brightness, then
+    contrast and saturation, each clipped to ``lo..hi``.
+
+    Two passes over each image: the first writes the moved pixel plus brightness and sums the
+    channels for contrast's mean; the second applies contrast then saturation.
+    """
+    n_img, h, w, c = x.shape
+    sums = np.zeros(c, dtype=np.float64)
+    for n in range(n_img):
+        sums[:] = 0.0
+        a00, a01, a02 = mats[n, 0, 0], mats[n, 0, 1], mats[n, 0, 2]
+        a10, a11, a12 = mats[n, 1, 0], mats[n, 1, 1], mats[n, 1, 2]
+        b = delta[n]
+        for r in range(h):
+            rr = h - 1 - r if flip_v[n] else r
+            sr = a00 * r + a02  # source coordinates of (r, 0); step (a01, a11) per column
+            sc = a10 * r + a12
+            for q in range(w):
+                if warp:
+                    r0 = int(math.floor(sr))
+                    c0 = int(math.floor(sc))
+                    fr = sr - r0
+                    fc = sc - c0
+                    if 0 <= r0 and r0 + 1 < h and 0 <= c0 and c0 + 1 < w:
+                        for k in range(c):  # the common case: all four taps inside
+                            top = x[n, r0, c0, k] + (x[n, r0, c0 + 1, k] - x[n, r0, c0, k]) * fc
+                            bot = (
+                                x[n, r0 + 1, c0, k]
+                                + (x[n, r0 + 1, c0 + 1, k] - x[n, r0 + 1, c0, k]) * fc
+                            )
+                            out[n, r, q, k] = top + (bot - top) * fr
+                    else:
+                        i0 = _fold(r0, h, mode)
+                        i1 = _fold(r0 + 1, h, mode)
+                        j0 = _fold(c0, w, mode)
+                        j1 = _fold(c0 + 1, w, mode)
+                        for k in range(c):
+                            v00 = fill_value if (i0 < 0 or j0 < 0) else x[n, i0, j0, k]
+                            v01 = fill_value if (i0 < 0 or j1 < 0) else x[n, i0, j1, k]
+                            v10 = fill_value if (i1 < 0 or j0 < 0) else x[n, i1, j0, k]
+                            v11 = fill_value if (i1 < 0 or j1 < 0) else x[n, i1, j1, k]
+                            top = v00 + (v01 - v00) * fc
+                            bot = v10 + (v11 - v10) * fc
+                            out[n, r, q, k] = _clip(top + (bot - top) * fr, lo, hi)
+                    sr += a01
+                    sc += a11
+                else:
+                    qq = w - 1 - q if flip_h[n] else q
+                    for k in range(c):
+                        out[n, r, q, k] = x[n, rr, qq, k]
+                if do_b:
+                    for k in range(c):
+                        out[n, r, q, k] = _clip(out[n, r, q, k] + b, lo, hi)
+                if do_c:
+                    for k in range(c):
+                        sums[k] += out[n, r, q, k]
+        if not (do_c or do_s):
+            continue
+        f = cf[n]
+        s = sf[n]
+        inv = 1.0 / (h * w)
+        m0 = np.float32(sums[0] * inv)
+        m1 = np.float32(sums[1 % c] * inv)
+        m2 = np.float32(sums[2 % c] * inv)
+        for r in range(h):
+            for q in range(w):
+                if do_c:
+                    for k in range(c):
+                        m = m0 if k == 0 else (m1 if k == 1 else (m2 if k == 2 else sums[k] * inv))
+                        out[n, r, q, k] = _clip((out[n, r, q, k] - m) * f + m, lo, hi)
+                if do_s:
+                    red = out[n, r, q, 0]
+                    green = out[n, r, q, 1]
+                    blue = out[n, r, q, 2]
+                    gray = np.float32(0.299) * red + np.float32(0.587) * green
+                    gray += np.float32(0.114) * blue
+                    out[n, r, q, 0] = _clip(gray + (red - gray) * s, lo, hi)
+                    out[n, r, q, 1] = _clip(gray + (green - gray) * s, lo, hi)
+                    out[n, r, q, 2] = _clip(gray + (blue - gray) * s, lo, hi)
 
 
 def affine_matrices(
@@ -312,34 +402,147 @@ class Augment:
         self.value_range = (float(min(value_range)), float(max(value_range)))
         self.rng = np.random.default_rng(seed)
 
+    @property
+    def _geometric(self) -> bool:
+        return (self.zoom, self.rotation, self.translation) != ((0.0, 0.0),) * 3
+
+    def draw(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray | None]:
+        """Random parameters for `n` images, drawn in a fixed order (None: op disabled)."""
+        vr = self.value_range
+        p: dict[str, np.ndarray | None] = dict.fromkeys(
+            (
+                "delta",
+                "contrast",
+                "saturation",
+                "zoom_h",
+                "zoom_w",
+                "angle",
+                "shift_h",
+                "shift_w",
+                "flip_h",
+                "flip_v",
+            )
+        )
+        if self.brightness != (0.0, 0.0):
+            p["delta"] = rng.uniform(*self.brightness, size=n) * (vr[1] - vr[0])
+        if self.contrast != (1.0, 1.0):
+            p["contrast"] = rng.uniform(*self.contrast, size=n)
+        if self.saturation != (1.0, 1.0):
+            p["saturation"] = rng.uniform(*self.saturation, size=n)
+        if self._geometric:
+            p["zoom_h"] = p["zoom_w"] = 1.0 + rng.uniform(*self.zoom, size=n)
+            p["angle"] = rng.uniform(*self.rotation, size=n) * 2 * np.pi
+            p["shift_h"] = rng.uniform(*self.translation, size=n)
+            p["shift_w"] = rng.uniform(*self.translation, size=n)
+        if self._flip_h:
+            p["flip_h"] = rng.random(n) < 0.5
+        if self._flip_v:
+            p["flip_v"] = rng.random(n) < 0.5
+        return p
+
+    @staticmethod
+    def matrices(params: dict, n: int, h: int, w: int) -> np.ndarray | None:
+        """The warp maps of `params` with the flips folded in; None if nothing moves pixels.
+
+        Shape: ``(n, 2, 3)`` float32.
+        """
+        if params["angle"] is None and params["flip_h"] is None and params["flip_v"] is None:
+            return None
+        if params["angle"] is None:
+            zero, one = np.zeros(n), np.ones(n)
+            m = affine_matrices((h, w), zero, one, one, zero, zero)
+        else:
+            m = affine_matrices(
+                (h, w),
+                params["angle"],
+                params["zoom_h"],
+                params["zoom_w"],
+                params["shift_h"],
+                params["shift_w"],
+            )
+        # out(r, q) = warped(r, w-1-q): substitute q -> w-1-q in the map (likewise rows)
+        for key, col, size in (("flip_h", 1, w), ("flip_v", 0, h)):
+            if params[key] is not None:
+                f = params[key]
+                m[f, :, 2] += m[f, :, col] * (size - 1)
+                m[f, :, col] *= -1
+        return m
+
+    def apply(self, x: np.ndarray, params: dict) -> np.ndarray:
+        """Apply drawn `params` to a batch in one fused pass (numba).
+
+        Order: flip/zoom/rotation/translation (one bilinear warp), brightness, contrast,
+        saturation, each clipped to `value_range`.
+        """
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if x.ndim != 4:
+            raise ValueError(f"Expected a batch of shape (N, H, W, C). Received: x.shape={x.shape}")
+        n, h, w, c = x.shape
+        if params["saturation"] is not None and c != 3:
+            raise ValueError(f"Saturation needs RGB images. Received: x.shape={x.shape}")
+        warp = params["angle"] is not None
+        none = np.zeros(n, dtype=np.bool_)
+        if warp:  # flips folded into the warp maps
+            mats = self.matrices(params, n, h, w)
+            flip_h = flip_v = none
+        else:  # flips done by the kernel's copy
+            mats = np.zeros((n, 2, 3), np.float32)
+            flip_h = none if params["flip_h"] is None else params["flip_h"]
+            flip_v = none if params["flip_v"] is None else params["flip_v"]
+        one = np.ones(n, np.float32)
+
+        def arr(key: str, default: np.ndarray) -> np.ndarray:
+            v = params[key]
+            return default if v is None else np.asarray(v, dtype=np.float32)
+
+        out = np.empty_like(x)
+        _augment_kernel(
+            x,
+            mats,
+            warp,
+            np.asarray(flip_h, dtype=np.bool_),
+            np.asarray(flip_v, dtype=np.bool_),
+            FILL_MODES[self.fill_mode],
+            np.float32(self.fill_value),
+            arr("delta", 0 * one),
+            arr("contrast", one),
+            arr("saturation", one),
+            params["delta"] is not None,
+            params["contrast"] is not None,
+            params["saturation"] is not None,
+            np.float32(self.value_range[0]),
+            np.float32(self.value_range[1]),
+            out,
+        )
+        return out
+
     def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Augment a batch; `rng` defaults to this object's own generator."""
-        rng = rng if rng is not None else self.rng
-        x = _as_batch(x)
-        n, h, w = x.shape[:3]
+        x = np.asarray(x)
+        if x.ndim != 4:
+            raise ValueError(f"Expected a batch of shape (N, H, W, C). Received: x.shape={x.shape}")
+        params = self.draw(len(x), rng if rng is not None else self.rng)
+        if self.interpolation == "nearest" and self._geometric:
+            # nearest-neighbour warps go through the general kernel, colours through NumPy
+            y = affine_warp(
+                x,
+                self.matrices(params, *x.shape[:3]),
+                self.fill_mode,
+                "nearest",
+                self.fill_value,
+            )
+            np.clip(y, *self.value_range, out=y)
+            return self._colour_numpy(y, params)
+        return self.apply(x, params)
+
+    def _colour_numpy(self, x: np.ndarray, params: dict) -> np.ndarray:
         vr = self.value_range
-        if self.brightness != (0.0, 0.0):
-            delta = rng.uniform(*self.brightness, size=n) * (vr[1] - vr[0])
-            adjust_brightness(x, delta, vr)
-        if self.contrast != (1.0, 1.0):
-            adjust_contrast(x, rng.uniform(*self.contrast, size=n), vr)
-        if self.saturation != (1.0, 1.0):
-            if x.shape[3] != 3:
-                raise ValueError(f"Saturation needs RGB images. Received: x.shape={x.shape}")
-            adjust_saturation(x, rng.uniform(*self.saturation, size=n), vr)
-        geometric = (self.zoom, self.rotation, self.translation) != ((0.0, 0.0),) * 3
-        if geometric:
-            zoom = 1.0 + rng.uniform(*self.zoom, size=n)
-            angle = rng.uniform(*self.rotation, size=n) * 2 * np.pi
-            sh = rng.uniform(*self.translation, size=n)
-            sw = rng.uniform(*self.translation, size=n)
-            mats = affine_matrices((h, w), angle, zoom, zoom, sh, sw)
-            x = affine_warp(x, mats, self.fill_mode, self.interpolation, self.fill_value)
-            np.clip(x, vr[0], vr[1], out=x)  # bilinear stays in range; a constant fill may not
-        if self._flip_h:
-            x = flip_horizontal(x, rng.random(n) < 0.5)
-        if self._flip_v:
-            x = flip_vertical(x, rng.random(n) < 0.5)
+        if params["delta"] is not None:
+            adjust_brightness(x, params["delta"], vr)
+        if params["contrast"] is not None:
+            adjust_contrast(x, params["contrast"], vr)
+        if params["saturation"] is not None:
+            adjust_saturation(x, params["saturation"], vr)
         return x
 
     def __repr__(self) -> str:
@@ -447,18 +650,15 @@ class RandomZoom(Augment):
         )
         self.width_zoom = None if width_factor is None else _range(width_factor, "width_factor")
 
-    def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        if self.width_zoom is None:
-            return super().__call__(x, rng)
-        rng = rng if rng is not None else self.rng
-        x = _as_batch(x)
-        n, h, w = x.shape[:3]
-        zh = 1.0 + rng.uniform(*self.zoom, size=n)
-        zw = 1.0 + rng.uniform(*self.width_zoom, size=n)
-        zero = np.zeros(n)
-        mats = affine_matrices((h, w), zero, zh, zw, zero, zero)
-        x = affine_warp(x, mats, self.fill_mode, self.interpolation, self.fill_value)
-        return np.clip(x, *self.value_range, out=x)
+    def draw(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray | None]:
+        p = super().draw(n, rng)
+        if self.width_zoom is not None:
+            p["zoom_w"] = 1.0 + rng.uniform(*self.width_zoom, size=n)
+        return p
+
+    @property
+    def _geometric(self) -> bool:
+        return super()._geometric or self.width_zoom not in (None, (0.0, 0.0))
 
 
 class RandomRotation(Augment):
