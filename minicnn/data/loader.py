@@ -46,7 +46,9 @@ def _probe_many(paths: Sequence[str], num_threads: int) -> dict[int, str]:
 def _check_args(
     labels, label_mode, color_mode, image_size, batch_size, cache, num_threads
 ) -> tuple[int, int]:
-    if labels not in ("inferred", None) and not isinstance(labels, (list, tuple, np.ndarray)):
+    if not (labels is None or isinstance(labels, (str, list, tuple))) or (
+        isinstance(labels, str) and labels != "inferred"
+    ):
         raise ValueError(
             "`labels` argument should be a list/tuple of integer labels, of the same size as "
             'the number of image files in the target directory, "inferred", or None. '
@@ -156,6 +158,8 @@ def image_dataset_from_directory(
         ...     "catdog/training_set", label_mode="binary", validation_split=0.2,
         ...     subset="both", seed=1337)  # doctest: +SKIP
     """
+    if isinstance(labels, np.ndarray):
+        labels = labels.tolist()
     image_size = _check_args(
         labels, label_mode, color_mode, image_size, batch_size, cache, num_threads
     )
@@ -170,7 +174,7 @@ def image_dataset_from_directory(
     directory = os.fspath(directory)
     paths, label_array, names = index_directory(
         directory,
-        labels if isinstance(labels, str) or labels is None else list(labels),
+        labels,
         shuffle=shuffle,
         seed=seed,
         class_names=class_names,

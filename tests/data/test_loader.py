@@ -70,6 +70,8 @@ def test_explicit_labels_follow_sorted_path_order(tmp_path, cache_dir, make_fold
         "b.1.png",
     ]
     np.testing.assert_array_equal(np.concatenate([y for _, y in ds]), [1, 0, 1, 0])
+    as_array = load(root, cache_dir, labels=np.array([1, 0, 1, 0]), shuffle=False)
+    np.testing.assert_array_equal(as_array.labels, [1, 0, 1, 0])
     with pytest.raises(ValueError, match="len\\(labels\\) is 3"):
         load(root, cache_dir, labels=[1, 0, 1])
 
