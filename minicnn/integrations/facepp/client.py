@@ -262,7 +262,7 @@ class Client:
                     return self._post_once(url, api, fields, files)
             except FaceppError as err:
                 if not err.retryable or attempt >= self.max_retries:
-                    log.warning("Face++ %s failed: %s", api, err)
+                    log.info("Face++ %s failed: %s", api, err)
                     raise
                 wait = self.backoff.delay(attempt)
                 attempt += 1
