@@ -63,7 +63,8 @@ def draw(image: ImageInput, faces: Sequence[Face], path: str | os.PathLike) -> P
                       fill=colour)
         pen.text((r.left + line - x0, y + line - y0), text, fill=(0, 0, 0), font=font)
     out = Path(path)
-    canvas.save(out)
+    # quality only matters for JPEG; other writers ignore it
+    canvas.save(out, quality=95)
     return out
 
 
