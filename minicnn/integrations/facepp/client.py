@@ -107,7 +107,7 @@ class Client:
                 f"max_retries={max_retries}, max_in_flight={max_in_flight}, timeout={timeout}"
             )
         self.api_key = api_key
-        self.__secret = api_secret
+        self._secret = _Secret(api_secret)
         self.base_url = resolve_base_url(base_url)
         self.timeout = timeout
         self.max_retries = max_retries
@@ -276,7 +276,7 @@ class Client:
         self, url: str, api: str, fields: dict[str, str], files: Mapping[str, PreparedImage]
     ) -> dict:
         requests = _requests()
-        data = {"api_key": self.api_key, "api_secret": self.__secret, **fields}
+        data = {"api_key": self.api_key, "api_secret": self._secret.reveal(), **fields}
         upload = {k: (p.filename, p.data, p.content_type) for k, p in files.items()}
         started = time.monotonic()
         try:
@@ -306,6 +306,26 @@ class Client:
         if self._session is None:
             self._session = _requests().Session()
         return self._session
+
+
+class _Secret:
+    """Holds the api_secret so that reprs, ``vars()`` dumps and traceback locals show ``***``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    __str__ = __repr__
+
+    def __reduce__(self):  # pickling would write the secret out; refuse
+        raise TypeError("the Face++ api_secret cannot be pickled")
 
 
 def _json_or_none(resp: Any) -> Any:
