@@ -26,6 +26,7 @@ MIN_SIDE = 48
 MAX_SIDE = 4096
 SENT_FORMATS = ("JPEG", "PNG")
 _QUALITIES = (90, 80, 70)
+_PNG_MAX_PIXELS = 1_000_000  # try lossless PNG only where it can plausibly fit in 2 MB
 _MAX_HALVINGS = 6  # bounds the fitting loop: 4096 px / 2**6 = 64 px
 
 #: What the client accepts as an image.
@@ -109,7 +110,7 @@ def _refit(pil: Image.Image) -> PreparedImage:
     original = pil.size
     scale = min(1.0, MAX_SIDE / max(original))
     rgb = _to_rgb(pil)
-    if scale == 1.0 and max(original) <= MAX_SIDE:
+    if scale == 1.0 and original[0] * original[1] <= _PNG_MAX_PIXELS:
         png = _encode(rgb, "PNG")
         if len(png) <= MAX_BYTES:
             return PreparedImage(png, "fitted.png", "image/png", original, rgb.size)
