@@ -1,0 +1,5 @@
+"""Entry point of ``python -m minicnn.integrations.facepp``."""
+
+from .cli import main
+
+raise SystemExit(main())
