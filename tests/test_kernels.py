@@ -117,3 +117,23 @@ def test_max_pool_ties_go_to_first_maximum():
 )
 def test_output_size_and_padding_follow_tf(size, window, stride, padding, expected):
     assert output_size_and_padding(size, window, stride, padding) == expected
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (64, 33)])
+def test_fused_relu_kernels_equal_numpy_twins(shape):
+    rng = np.random.default_rng(shape[0])
+    y = rng.standard_normal(shape).astype(np.float32)
+    b = rng.standard_normal(shape[1]).astype(np.float32)
+    a1, a2 = y.copy(), y.copy()
+    J.bias_relu_(a1, b)
+    R.bias_relu_(a2, b)
+    np.testing.assert_array_equal(a1, a2)
+    a1, a2 = y.copy(), y.copy()
+    J.relu_(a1)
+    R.relu_(a2)
+    np.testing.assert_array_equal(a1, a2)
+    gy = rng.standard_normal(shape).astype(np.float32)
+    g1, g2 = np.empty_like(gy), np.empty_like(gy)
+    J.relu_backward(gy, a1, g1)
+    R.relu_backward(gy, a2, g2)
+    np.testing.assert_array_equal(g1, g2)
