@@ -49,6 +49,10 @@ CONV_GRID = [
     dict(kernel_size=(2, 4), strides=1, padding="same", size=(7, 8), channels=(2, 3)),
     dict(kernel_size=(1, 3), strides=(1, 3), padding="valid", size=(6, 10), channels=(2, 3)),
     dict(kernel_size=4, strides=3, padding="same", size=(10, 11), channels=(3, 2)),
+] + [
+    # 3x3 stride 1 with >= 16 input channels takes minicnn's Winograd F(2x2, 3x3) route
+    dict(kernel_size=3, strides=1, padding=p, size=hw, channels=c)
+    for p, hw, c in itertools.product(("valid", "same"), ((7, 9), (8, 8)), ((16, 8), (64, 32)))
 ]
 
 
