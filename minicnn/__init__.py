@@ -1,6 +1,6 @@
 """minicnn: a deep-learning library written from scratch on NumPy, shaped like Keras."""
 
-from minicnn import functional, layers
+from minicnn import callbacks, functional, io, layers, losses, metrics, optimizers, progbar
 from minicnn.layers import (
     Activation,
     AveragePooling2D,
@@ -14,6 +14,7 @@ from minicnn.layers import (
     MaxPooling2D,
     clear_session,
 )
+from minicnn.models import Sequential, load_model
 from minicnn.random import set_seed
 from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_grad
 
@@ -31,12 +32,20 @@ __all__ = [
     "MaxPool2D",
     "MaxPooling2D",
     "Parameter",
+    "Sequential",
     "Tensor",
+    "callbacks",
     "clear_session",
     "concatenate",
     "functional",
     "is_grad_enabled",
+    "io",
     "layers",
+    "load_model",
+    "losses",
+    "metrics",
     "no_grad",
+    "optimizers",
+    "progbar",
     "set_seed",
 ]
