@@ -32,6 +32,7 @@ _REDUCTIONS = ("sum_over_batch_size", "sum", "none")
 
 def _match_rank(y_true: np.ndarray, y_pred: np.ndarray, who: str) -> np.ndarray:
     """Keras's squeeze_or_expand_to_same_rank, then a shape check naming both shapes."""
+    given = y_true.shape
     if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
         y_true = y_true[..., None]
     elif y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
@@ -39,7 +40,7 @@ def _match_rank(y_true: np.ndarray, y_pred: np.ndarray, who: str) -> np.ndarray:
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"{who}: `y_true` and `y_pred` must have the same shape. "
-            f"Received: y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}"
+            f"Received: y_true.shape={given}, y_pred.shape={y_pred.shape}"
         )
     return y_true
 
