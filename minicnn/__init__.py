@@ -1,6 +1,16 @@
 """minicnn: a deep-learning library written from scratch on NumPy, shaped like Keras."""
 
-from minicnn import callbacks, functional, io, layers, losses, metrics, optimizers, progbar
+from minicnn import (
+    _memory,
+    callbacks,
+    functional,
+    io,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    progbar,
+)
 from minicnn.layers import (
     Activation,
     AveragePooling2D,
@@ -17,6 +27,8 @@ from minicnn.layers import (
 from minicnn.models import Sequential, load_model
 from minicnn.random import set_seed
 from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_grad
+
+_memory.tune_allocator()  # before the first large allocation: see _memory.py
 
 __version__ = "0.1.0"
 

@@ -173,11 +173,6 @@ class Tensor:
                 if g is not None:
                     node.grad = g if node.grad is None else node.grad + g
                 continue
-            if ctx.released:
-                raise RuntimeError(
-                    "backward() through a graph that was already released; "
-                    "recompute the forward pass before calling backward() again."
-                )
             if g is not None:
                 with profiler.timed(type(ctx).__name__ + ".backward"):
                     parent_grads = ctx.backward(g)
@@ -188,8 +183,7 @@ class Tensor:
                         continue
                     key = id(parent)
                     grads[key] = pg if key not in grads else grads[key] + pg
-            ctx.release()
-            node._ctx = None
+            ctx.release()  # keep the empty ctx: a second backward() raises instead of misleading
 
     # ------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Tensor:
@@ -323,6 +317,11 @@ def _topological_order(root: Tensor) -> list[Tensor]:
         visited.add(id(node))
         stack.append((node, True))
         if node._ctx is not None:
+            if node._ctx.released:
+                raise RuntimeError(
+                    "backward() through a graph that was already released; "
+                    "recompute the forward pass before calling backward() again."
+                )
             for parent in node._ctx.parents:
                 if parent.requires_grad and id(parent) not in visited:
                     stack.append((parent, False))
@@ -369,6 +368,7 @@ class Function:
     def release(self) -> None:
         """Drop everything backward kept, so activations are freed as soon as they are used."""
         self.__dict__.clear()
+        self.parents = ()
         self.released = True
 
 

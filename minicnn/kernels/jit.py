@@ -7,7 +7,6 @@ overlapping windows, so they are parallel over images only, where writes cannot 
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 
@@ -67,31 +66,30 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
     """Window maxima and where they are (flat ih*W+iw; the first maximum wins ties).
 
     Shape: x (N, H, W, C) -> y (N, OH, OW, C), argmax (N, OH, OW, C) int32. Padded positions
-    never win (TF pads max pooling with -inf).
+    never win (TF pads max pooling with -inf). Channels are the innermost loop, so each read
+    is a contiguous run of C values.
     """
     N, H, W, C = x.shape
     OH, OW = y.shape[1], y.shape[2]
     for t in prange(N * OH):
         n = t // OH
         oh = t - n * OH
+        h0 = max(oh * SH - PT, 0)
+        h1 = min(oh * SH - PT + KH, H)
         for ow in range(OW):
+            w0 = max(ow * SW - PL, 0)
+            w1 = min(ow * SW - PL + KW, W)
             for c in range(C):
-                best = -np.inf
-                best_at = -1
-                for kh in range(KH):
-                    ih = oh * SH - PT + kh
-                    if ih < 0 or ih >= H:
-                        continue
-                    for kw in range(KW):
-                        iw = ow * SW - PL + kw
-                        if iw < 0 or iw >= W:
-                            continue
+                y[n, oh, ow, c] = x[n, h0, w0, c]
+                argmax[n, oh, ow, c] = h0 * W + w0
+            for ih in range(h0, h1):
+                for iw in range(w0, w1):
+                    at = ih * W + iw
+                    for c in range(C):
                         v = x[n, ih, iw, c]
-                        if v > best or best_at < 0:
-                            best = v
-                            best_at = ih * W + iw
-                y[n, oh, ow, c] = best
-                argmax[n, oh, ow, c] = best_at
+                        if v > y[n, oh, ow, c]:
+                            y[n, oh, ow, c] = v
+                            argmax[n, oh, ow, c] = at
 
 
 @njit(parallel=True, cache=True)
@@ -156,3 +154,32 @@ def avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx):
                     for iw in range(w0, w1):
                         for c in range(C):
                             gx[n, ih, iw, c] += gy[n, oh, ow, c] * inv
+
+
+@njit(parallel=True, cache=True)
+def bias_relu_(y, b):
+    """In place: y = max(y + b, 0), one pass. Shape: y (M, F), b (F,)."""
+    M, F = y.shape
+    for i in prange(M):
+        for f in range(F):
+            v = y[i, f] + b[f]
+            y[i, f] = v if v > 0 else 0
+
+
+@njit(parallel=True, cache=True)
+def relu_(y):
+    """In place: y = max(y, 0). Shape: y (M, F)."""
+    M, F = y.shape
+    for i in prange(M):
+        for f in range(F):
+            if y[i, f] < 0:
+                y[i, f] = 0
+
+
+@njit(parallel=True, cache=True)
+def relu_backward(gy, y, gx):
+    """gx = gy where the ReLU output y is positive, else 0. Shape: gy, y, gx (M, F)."""
+    M, F = gy.shape
+    for i in prange(M):
+        for f in range(F):
+            gx[i, f] = gy[i, f] if y[i, f] > 0 else 0

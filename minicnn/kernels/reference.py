@@ -91,3 +91,15 @@ def avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx):
     share = gy / _counts(H, W, KH, KW, SH, SW, PT, PL, OH, OW, gy.dtype)
     cols = np.repeat(share[:, :, :, None, :], KH * KW, axis=3).reshape(N * OH * OW, KH * KW * C)
     col2im(cols, KH, KW, SH, SW, PT, PL, OH, OW, gx)
+
+
+def bias_relu_(y, b):
+    np.maximum(y + b, 0, out=y)
+
+
+def relu_(y):
+    np.maximum(y, 0, out=y)
+
+
+def relu_backward(gy, y, gx):
+    gx[...] = np.where(y > 0, gy, 0)

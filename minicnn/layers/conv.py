@@ -89,6 +89,8 @@ class Conv2D(Layer):
 
     def call(self, x, training=False):
         who = f"Conv2D '{self.name}'"
+        if self.activation is activations.relu:  # fused into the conv's output pass
+            return conv2d(x, self.kernel, self.bias, self.strides, self.padding, "relu", who=who)
         y = conv2d(x, self.kernel, self.bias, self.strides, self.padding, who=who)
         return self.activation(y)
 

@@ -102,6 +102,8 @@ class Dense(Layer):
                      if self.use_bias else None)
 
     def call(self, x, training=False):
+        if self.activation is activations.relu:  # fused into the GEMM's output pass
+            return linear(x, self.kernel, self.bias, activation="relu")
         return self.activation(linear(x, self.kernel, self.bias))
 
     def compute_output_shape(self, input_shape):

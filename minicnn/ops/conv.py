@@ -6,11 +6,26 @@ movement to ``minicnn.kernels`` (numba) and the multiplications to BLAS (numpy m
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from minicnn.kernels import jit as K
+from minicnn.kernels import winograd
 from minicnn.kernels.geometry import output_size_and_padding
 from minicnn.tensor import Function, Tensor
+
+#: Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions with at least this many input channels
+#: (below it, the transforms cost more than the multiplications they save).
+#: ``MINICNN_WINOGRAD=0`` turns it off everywhere.
+WINOGRAD_MIN_CHANNELS = 16
+_winograd_on = os.environ.get("MINICNN_WINOGRAD", "1") not in ("0", "false", "False")
+
+
+def use_winograd(KH, KW, SH, SW, C, dtype) -> bool:
+    """Whether a convolution of this geometry takes the Winograd route."""
+    return (_winograd_on and KH == KW == 3 and SH == SW == 1 and C >= WINOGRAD_MIN_CHANNELS
+            and dtype == np.float32)
 
 
 def _geometry(x_shape, KH, KW, SH, SW, padding, who):
@@ -27,45 +42,90 @@ def _geometry(x_shape, KH, KW, SH, SW, padding, who):
 
 
 class Conv2DFn(Function):
-    """im2col -> one GEMM with the batch folded in -> bias; backward GEMMs + col2im."""
+    """Convolution with the batch folded into one GEMM, fused bias (+ ReLU).
 
-    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", who="conv2d"):
+    Two routes: im2col -> GEMM (any window), or Winograd F(2x2, 3x3) (3x3, stride 1, float32,
+    C >= WINOGRAD_MIN_CHANNELS) for the forward pass and the input gradient. The kernel gradient
+    always comes from im2col columns: saved in the forward pass on the im2col route, rebuilt
+    from the saved input on the Winograd route (one cheap copy instead of keeping a 9x larger
+    matrix alive). With ``activation="relu"`` backward masks the gradient by the output (y > 0).
+    """
+
+    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", activation="linear",
+                who="conv2d"):
         N, H, W, C = x.shape
         KH, KW, Cin, F = w.shape
         SH, SW = strides
         OH, OW, PT, PL = _geometry(x.shape, KH, KW, SH, SW, padding, who)
         self.geom = (KH, KW, SH, SW, PT, PL, OH, OW)
         self.x_shape, self.w = x.shape, w
+        self.relu = activation == "relu"
         x = np.ascontiguousarray(x)
-        if KH == KW == SH == SW == 1 and PT == PL == 0:
-            cols = x.reshape(N * H * W, C)  # a 1x1 convolution is a plain matmul
-        else:
-            cols = np.empty((N * OH * OW, KH * KW * C), dtype=x.dtype)
-            K.im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols)
+        self.winograd = use_winograd(KH, KW, SH, SW, C, x.dtype)
+        if self.winograd:
+            y = winograd.conv3x3(x, winograd.transform_kernel(w), b, PT, PL, OH, OW, self.relu)
+            if self.needs_input_grad[1]:
+                self.x = x
+            if self.relu:
+                self.y = y
+            return y
+        cols = self._cols(x)
         y = cols @ w.reshape(KH * KW * C, F)  # (N*OH*OW, KH*KW*C) @ (KH*KW*C, F)
-        if b is not None:
+        if self.relu:
+            if b is None:
+                K.relu_(y)
+            else:
+                K.bias_relu_(y, b)
+            self.y = y
+        elif b is not None:
             y += b
         if self.needs_input_grad[1]:
             self.cols = cols
         return y.reshape(N, OH, OW, F)
 
+    def _cols(self, x):
+        KH, KW, SH, SW, PT, PL, OH, OW = self.geom
+        N, H, W, C = x.shape
+        if KH == KW == SH == SW == 1 and PT == PL == 0:
+            return x.reshape(N * H * W, C)  # a 1x1 convolution is a plain matmul
+        cols = np.empty((N * OH * OW, KH * KW * C), dtype=x.dtype)
+        K.im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols)
+        return cols
+
     def backward(self, gy):
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
         F = self.w.shape[3]
-        gy2 = gy.reshape(-1, F)  # (N*OH*OW, F)
-        gw = (self.cols.T @ gy2).reshape(self.w.shape) if self.needs_input_grad[1] else None
-        gx = None
+        gy2 = np.ascontiguousarray(gy).reshape(-1, F)  # (N*OH*OW, F)
+        if self.relu:
+            masked = np.empty_like(gy2)
+            K.relu_backward(gy2, self.y.reshape(-1, F), masked)
+            gy2 = masked
+        gw = gx = gb = None
+        if self.needs_input_grad[1]:
+            cols = self._cols(self.x) if self.winograd else self.cols
+            gw = (cols.T @ gy2).reshape(self.w.shape)
+            del cols
+        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
+            gb = gy2.sum(axis=0)
         if self.needs_input_grad[0]:
-            gcols = gy2 @ self.w.reshape(-1, F).T  # (N*OH*OW, KH*KW*C)
-            if KH == KW == SH == SW == 1 and PT == PL == 0:
-                gx = gcols.reshape(self.x_shape)
-            else:
-                gx = np.empty(self.x_shape, dtype=gy.dtype)
-                K.col2im(gcols, KH, KW, SH, SW, PT, PL, OH, OW, gx)
-        if len(self.needs_input_grad) == 3:
-            gb = gy2.sum(axis=0) if self.needs_input_grad[2] else None
-            return gx, gw, gb
-        return gx, gw
+            gx = self._input_grad(gy2)
+        return (gx, gw, gb) if len(self.needs_input_grad) == 3 else (gx, gw)
+
+    def _input_grad(self, gy2):
+        KH, KW, SH, SW, PT, PL, OH, OW = self.geom
+        N, H, W, C = self.x_shape
+        F = self.w.shape[3]
+        if self.winograd:
+            # the input gradient is a full correlation of gy with the kernel turned 180 degrees
+            w_rot = np.ascontiguousarray(self.w[::-1, ::-1].transpose(0, 1, 3, 2))
+            U = winograd.transform_kernel(w_rot)
+            return winograd.conv3x3(gy2.reshape(N, OH, OW, F), U, None, 2 - PT, 2 - PL, H, W)
+        gcols = gy2 @ self.w.reshape(-1, F).T  # (N*OH*OW, KH*KW*C)
+        if KH == KW == SH == SW == 1 and PT == PL == 0:
+            return gcols.reshape(self.x_shape)
+        gx = np.empty(self.x_shape, dtype=gy2.dtype)
+        K.col2im(gcols, KH, KW, SH, SW, PT, PL, OH, OW, gx)
+        return gx
 
 
 def conv2d(
@@ -74,9 +134,12 @@ def conv2d(
     b: Tensor | None = None,
     strides: tuple[int, int] = (1, 1),
     padding: str = "valid",
+    activation: str = "linear",
     who: str = "conv2d",
 ) -> Tensor:
     """2-D convolution (cross-correlation, as Keras) of NHWC ``x`` with an HWIO kernel.
+
+    ``activation`` may be "linear" or "relu" (fused into the same pass as the bias).
 
     Shape: x (N, H, W, C), w (KH, KW, C, F), b (F,) -> (N, OH, OW, F) where
     "valid": OH = floor((H - KH) / SH) + 1;  "same": OH = ceil(H / SH)  (likewise OW).
@@ -88,8 +151,13 @@ def conv2d(
             f"{who}: kernel shape {w.shape} does not fit an input with {x.shape[3]} channels "
             "(expected (KH, KW, C, F))."
         )
+    if activation not in ("linear", "relu"):
+        raise ValueError(
+            f"{who}: fused activation must be 'linear' or 'relu'. Received: {activation!r}"
+        )
     args = (x, w) if b is None else (x, w, b)
-    return Conv2DFn.apply(*args, strides=tuple(strides), padding=padding, who=who)
+    return Conv2DFn.apply(*args, strides=tuple(strides), padding=padding, activation=activation,
+                          who=who)
 
 
 class MaxPool2DFn(Function):

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from minicnn.kernels import jit as K
 from minicnn.tensor import Function, Tensor
 
 
 class Linear(Function):
-    """y = x @ w + b for x of shape (N, in): one GEMM forward, two backward."""
+    """y = x @ w + b (+ fused ReLU) for x of shape (N, in): one GEMM forward, two backward."""
 
-    def forward(self, x, w, b=None):
+    def forward(self, x, w, b=None, activation="linear"):
         self.x, self.w = x, w
         y = x @ w
-        if b is not None:
+        self.relu = activation == "relu"
+        if self.relu:
+            if b is None:
+                K.relu_(y)
+            else:
+                K.bias_relu_(y, b)
+            self.y = y
+        elif b is not None:
             y += b
         return y
 
     def backward(self, gy):
+        if self.relu:
+            masked = np.empty_like(gy)
+            K.relu_backward(np.ascontiguousarray(gy), self.y, masked)
+            gy = masked
         gx = gy @ self.w.T if self.needs_input_grad[0] else None
         gw = self.x.T @ gy if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 3:
@@ -26,15 +38,20 @@ class Linear(Function):
         return gx, gw
 
 
-def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
-    """Fully connected map ``x @ w + b`` over the last axis.
+def linear(x: Tensor, w: Tensor, b: Tensor | None = None, activation: str = "linear") -> Tensor:
+    """Fully connected map ``x @ w + b`` over the last axis, optionally with a fused ReLU.
 
     Shape: x (N, ..., in), w (in, out), b (out,) -> (N, ..., out)
     """
+    if activation not in ("linear", "relu"):
+        raise ValueError(f"linear: fused activation must be 'linear' or 'relu'. "
+                         f"Received: {activation!r}")
     if x.ndim == 2:
-        return Linear.apply(x, w) if b is None else Linear.apply(x, w, b)
+        args = (x, w) if b is None else (x, w, b)
+        return Linear.apply(*args, activation=activation)
     y = x @ w
-    return y if b is None else y + b
+    y = y if b is None else y + b
+    return y.relu() if activation == "relu" else y
 
 
 class DropoutFn(Function):

@@ -1,0 +1,297 @@
+"""`ImageDataset`: batches of ``(x, y)`` NumPy arrays, prepared by a background thread.
+
+This is the whole contract with the training loop: ``len(ds)`` batches, each ``(x, y)`` with ``x``
+float32 NHWC in 0..255 (just ``x`` when the dataset has no labels). Each ``iter(ds)`` is one
+epoch; with ``shuffle=True`` every epoch has a new order, drawn from
+``np.random.default_rng((seed, epoch))`` so runs with the same seed see the same orders.
+
+A producer thread assembles batches (reading cached rows, or decoding files on a small thread
+pool when there is no cache, then applying any `map` functions) and keeps up to `prefetch`
+batches ready in a queue, so that work overlaps the training step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from minicnn.data import decode
+from minicnn.data.doubling import apply_double
+
+_END = object()
+
+
+class ArraySource:
+    """Images already decoded: uint8 arrays (memmapped shards or one in-memory array).
+
+    Args:
+        shards: uint8 arrays. Shape: ``(rows, H, W, 3)`` each.
+        locs: ``(shard, row)`` per image. Shape: ``(N, 2)``.
+    """
+
+    def __init__(self, shards: Sequence[np.ndarray], locs: np.ndarray) -> None:
+        self.shards = list(shards)
+        self.locs = np.asarray(locs, dtype=np.int64)
+        self.image_size = tuple(self.shards[0].shape[1:3]) if self.shards else (0, 0)
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Callable[[np.ndarray], np.ndarray]]:
+        yield self.read
+
+    def read(self, idx: np.ndarray) -> np.ndarray:
+        """Images `idx` as uint8. Shape: ``(len(idx), H, W, 3)``."""
+        locs = self.locs[idx]
+        if len(self.shards) == 1:
+            return self.shards[0][locs[:, 1]]
+        out = np.empty((len(idx), *self.image_size, 3), dtype=np.uint8)
+        for s in np.unique(locs[:, 0]):
+            mask = locs[:, 0] == s
+            out[mask] = self.shards[s][locs[mask, 1]]
+        return out
+
+
+class FileSource:
+    """Images decoded from their files every time they are read (``cache=False``).
+
+    Args:
+        paths: one file per image.
+        image_size: ``(height, width)``.
+        interpolation: resize filter name.
+        num_threads: decode threads per epoch.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        image_size: tuple[int, int],
+        interpolation: str,
+        num_threads: int,
+    ) -> None:
+        self.paths = list(paths)
+        self.image_size = image_size
+        self.interpolation = interpolation
+        self.num_threads = max(1, num_threads)
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Callable[[np.ndarray], np.ndarray]]:
+        with ThreadPoolExecutor(max_workers=self.num_threads) as pool:
+
+            def read(idx: np.ndarray) -> np.ndarray:
+                out = np.empty((len(idx), *self.image_size, 3), dtype=np.uint8)
+
+                def one(k: int) -> None:
+                    path = self.paths[idx[k]]
+                    try:
+                        out[k] = decode.load_image(path, self.image_size, self.interpolation)
+                    except decode.DECODE_ERRORS as exc:
+                        raise OSError(f"{path} could not be decoded any more: {exc}") from exc
+
+                list(pool.map(one, range(len(idx))))
+                return out
+
+            yield read
+
+
+class ImageDataset:
+    """An iterable of ``(x, y)`` batches over images with optional labels.
+
+    Made by `image_dataset_from_directory`; not usually constructed directly.
+
+    Args:
+        source: `ArraySource` or `FileSource` holding the images.
+        rows: which source image each sample shows. Shape: ``(M,)``.
+        labels: int32 label per sample, or None for an unlabelled dataset. Shape: ``(M,)``.
+        label_mode: ``"int"``, ``"binary"``, ``"categorical"`` or None.
+        class_names: names of the classes, index = label.
+        file_paths: the file of each sample.
+        batch_size: samples per batch (the last batch may be smaller).
+        shuffle: new order every epoch.
+        seed: seed of the per-epoch orders.
+        double_params: for samples that are mirrored + colour-filtered copies (``double=True``),
+            their filter parameters; NaN rows are plain samples. Shape: ``(M, 3)``.
+        prefetch: batches prepared ahead by the background thread (0: no thread).
+
+    Shape:
+        x: ``(B, H, W, 3)`` float32 in 0..255. y: binary ``(B, 1)`` float32, int ``(B,)`` int32,
+        categorical ``(B, C)`` float32 one-hot.
+
+    Example:
+        >>> ds = image_dataset_from_directory("catdog/training_set", seed=1)  # doctest: +SKIP
+        >>> for x, y in ds:                                                    # doctest: +SKIP
+        ...     loss = model.train_on_batch(x, y)
+    """
+
+    def __init__(
+        self,
+        source: ArraySource | FileSource,
+        rows: np.ndarray,
+        labels: np.ndarray | None,
+        label_mode: str | None,
+        class_names: list[str] | None,
+        file_paths: list[str],
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        double_params: np.ndarray | None = None,
+        prefetch: int = 2,
+    ) -> None:
+        self._source = source
+        self._rows = np.asarray(rows, dtype=np.int64)
+        self._labels = labels
+        self.label_mode = label_mode
+        self.class_names = class_names
+        self.file_paths = list(file_paths)
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self._double = double_params
+        self.prefetch = int(prefetch)
+        self._transforms: tuple[Callable[..., Any], ...] = ()
+        self._limit: int | None = None
+        self._epoch = 0
+
+    # -- sizes -------------------------------------------------------------------------------
+
+    @property
+    def num_samples(self) -> int:
+        """Number of samples (images, doubled ones counted twice)."""
+        return len(self._rows)
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """int32 label of every sample, in `file_paths` order (None without labels)."""
+        return None if self._labels is None else self._labels.copy()
+
+    def __len__(self) -> int:
+        n = -(-self.num_samples // self.batch_size)
+        return n if self._limit is None else min(n, self._limit)
+
+    def __repr__(self) -> str:
+        return (
+            f"ImageDataset(samples={self.num_samples}, batches={len(self)}, "
+            f"batch_size={self.batch_size}, class_names={self.class_names}, "
+            f"label_mode={self.label_mode!r}, shuffle={self.shuffle})"
+        )
+
+    # -- views ---------------------------------------------------------------------------------
+
+    def _view(self) -> ImageDataset:
+        view = copy.copy(self)
+        view._epoch = 0
+        return view
+
+    def map(self, fn: Callable[..., Any]) -> ImageDataset:
+        """A dataset whose batches go through `fn` (in the background thread).
+
+        As in Keras, `fn` receives the batch's parts as arguments: ``fn(x, y) -> (x, y)``, or
+        ``fn(x) -> x`` without labels. Calls happen in batch order on one thread, so a seeded
+        `fn` (e.g. `Augment`) stays reproducible.
+
+        Example:
+            >>> aug = Augment(flip="horizontal", zoom=0.1, seed=0)          # doctest: +SKIP
+            >>> train = train.map(lambda x, y: (aug(x), y))                 # doctest: +SKIP
+        """
+        if not callable(fn):
+            raise ValueError(f"`map` expects a callable. Received: fn={fn!r}")
+        view = self._view()
+        view._transforms = (*self._transforms, fn)
+        return view
+
+    def take(self, count: int) -> ImageDataset:
+        """A dataset of at most the first `count` batches of each epoch."""
+        if not isinstance(count, int) or count < 0:
+            raise ValueError(f"`count` must be a non-negative integer. Received: count={count!r}")
+        view = self._view()
+        view._limit = count if self._limit is None else min(count, self._limit)
+        return view
+
+    # -- iteration ----------------------------------------------------------------------------
+
+    def epoch_order(self, epoch: int) -> np.ndarray:
+        """Sample indices in the order epoch `epoch` visits them. Shape: ``(M,)``."""
+        if not self.shuffle:
+            return np.arange(self.num_samples)
+        return np.random.default_rng((self.seed, epoch)).permutation(self.num_samples)
+
+    def _encode(self, labels: np.ndarray) -> np.ndarray:
+        if self.label_mode == "binary":
+            return labels.astype(np.float32)[:, None]  # (B,) -> (B, 1)
+        if self.label_mode == "categorical":
+            return np.eye(len(self.class_names or ()), dtype=np.float32)[labels]  # (B, C)
+        return labels.astype(np.int32)
+
+    def _batch(self, read: Callable[[np.ndarray], np.ndarray], sel: np.ndarray) -> Any:
+        x = read(self._rows[sel]).astype(np.float32)  # (B, H, W, 3) uint8 -> float32
+        if self._double is not None:
+            params = self._double[sel]
+            mask = ~np.isnan(params[:, 0])
+            if mask.any():
+                x[mask] = apply_double(x[mask], params[mask])
+        if self._labels is None:
+            out: Any = x
+            for fn in self._transforms:
+                out = fn(out)
+            return out
+        out = (x, self._encode(self._labels[sel]))
+        for fn in self._transforms:
+            out = fn(*out)
+        return out
+
+    def __iter__(self) -> Iterator[Any]:
+        order = self.epoch_order(self._epoch)
+        self._epoch += 1
+        bs = self.batch_size
+        batches = [order[i : i + bs] for i in range(0, len(order), bs)][: len(self)]
+        if self.prefetch <= 0:
+            return self._iter_sync(batches)
+        return self._iter_threaded(batches)
+
+    def _iter_sync(self, batches: list[np.ndarray]) -> Iterator[Any]:
+        with self._source.reader() as read:
+            for sel in batches:
+                yield self._batch(read, sel)
+
+    def _iter_threaded(self, batches: list[np.ndarray]) -> Iterator[Any]:
+        q: queue.Queue = queue.Queue(maxsize=self.prefetch)
+        stop = threading.Event()
+
+        def put(item: Any) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            try:
+                with self._source.reader() as read:
+                    for sel in batches:
+                        if stop.is_set() or not put((None, self._batch(read, sel))):
+                            return
+            except BaseException as exc:  # handed to the consumer, re-raised there
+                put((exc, None))
+                return
+            put((_END, None))
+
+        thread = threading.Thread(target=produce, name="minicnn-data-prefetch", daemon=True)
+        thread.start()
+        try:
+            while True:
+                err, item = q.get()
+                if err is _END:
+                    return
+                if err is not None:
+                    raise err
+                yield item
+        finally:
+            stop.set()  # a consumer that stops early (break) ends the producer too
+            thread.join()

@@ -1,0 +1,139 @@
+"""numba kernels equal their NumPy twins over generated shapes and the edge rows."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minicnn.kernels import jit as J
+from minicnn.kernels import reference as R
+from minicnn.kernels.geometry import output_size_and_padding
+
+
+@st.composite
+def window_case(draw):
+    N = draw(st.integers(1, 3))
+    H = draw(st.integers(1, 9))
+    W = draw(st.integers(1, 9))
+    C = draw(st.integers(1, 4))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    KH = draw(st.integers(1, H if padding == "valid" else 5))
+    KW = draw(st.integers(1, W if padding == "valid" else 5))
+    SH = draw(st.integers(1, 3))
+    SW = draw(st.integers(1, 3))
+    seed = draw(st.integers(0, 2**16))
+    return N, H, W, C, KH, KW, SH, SW, padding, seed
+
+
+EDGE_ROWS = [
+    # N, H, W, C, KH, KW, SH, SW, padding, seed
+    (1, 5, 5, 2, 5, 5, 1, 1, "valid", 0),  # kernel = input
+    (2, 4, 6, 3, 1, 1, 1, 1, "valid", 1),  # 1x1
+    (2, 7, 7, 1, 2, 2, 3, 3, "valid", 2),  # stride > kernel
+    (1, 7, 5, 2, 3, 3, 2, 2, "same", 3),  # odd sizes, same, stride 2
+    (1, 6, 6, 2, 3, 3, 2, 2, "same", 4),  # even size, same, stride 2: odd pixel bottom/right
+    (1, 1, 1, 1, 1, 1, 1, 1, "valid", 5),  # batch 1, 1 pixel
+]
+
+
+def _geom(H, W, KH, KW, SH, SW, padding):
+    OH, PT = output_size_and_padding(H, KH, SH, padding)
+    OW, PL = output_size_and_padding(W, KW, SW, padding)
+    return OH, OW, PT, PL
+
+
+def _compare_all(case, dtype=np.float32):
+    N, H, W, C, KH, KW, SH, SW, padding, seed = case
+    rng = np.random.default_rng(seed)
+    OH, OW, PT, PL = _geom(H, W, KH, KW, SH, SW, padding)
+    if OH <= 0 or OW <= 0:
+        return
+    x = rng.standard_normal((N, H, W, C)).astype(dtype)
+    args = (KH, KW, SH, SW, PT, PL, OH, OW)
+
+    cols = [np.full((N * OH * OW, KH * KW * C), np.nan, dtype) for _ in range(2)]
+    J.im2col(x, *args, cols[0])
+    R.im2col(x, *args, cols[1])
+    np.testing.assert_array_equal(cols[0], cols[1])
+
+    g = rng.standard_normal(cols[0].shape).astype(dtype)
+    gx = [np.full(x.shape, np.nan, dtype) for _ in range(2)]
+    J.col2im(g, *args, gx[0])
+    R.col2im(g, *args, gx[1])
+    np.testing.assert_allclose(gx[0], gx[1], rtol=1e-5, atol=1e-5)
+
+    y = [np.empty((N, OH, OW, C), dtype) for _ in range(2)]
+    am = [np.empty((N, OH, OW, C), np.int32) for _ in range(2)]
+    J.max_pool_forward(x, KH, KW, SH, SW, PT, PL, y[0], am[0])
+    R.max_pool_forward(x, KH, KW, SH, SW, PT, PL, y[1], am[1])
+    np.testing.assert_array_equal(y[0], y[1])
+    np.testing.assert_array_equal(am[0], am[1])
+
+    gy = rng.standard_normal((N, OH, OW, C)).astype(dtype)
+    J.max_pool_backward(gy, am[0], gx[0])
+    R.max_pool_backward(gy, am[1], gx[1])
+    np.testing.assert_allclose(gx[0], gx[1], rtol=1e-5, atol=1e-6)
+
+    J.avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y[0])
+    R.avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y[1])
+    np.testing.assert_allclose(y[0], y[1], rtol=1e-5, atol=1e-6)
+
+    J.avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx[0])
+    R.avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx[1])
+    np.testing.assert_allclose(gx[0], gx[1], rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(window_case())
+def test_kernels_equal_numpy_twins(case):
+    _compare_all(case)
+
+
+@pytest.mark.parametrize("case", EDGE_ROWS)
+def test_kernels_equal_numpy_twins_edge_rows(case):
+    _compare_all(case)
+    _compare_all(case, dtype=np.float64)
+
+
+def test_max_pool_ties_go_to_first_maximum():
+    x = np.ones((1, 2, 2, 1), np.float32)
+    y = np.empty((1, 1, 1, 1), np.float32)
+    am = np.empty((1, 1, 1, 1), np.int32)
+    J.max_pool_forward(x, 2, 2, 2, 2, 0, 0, y, am)
+    assert am[0, 0, 0, 0] == 0
+
+
+@pytest.mark.parametrize(
+    "size, window, stride, padding, expected",
+    [
+        (5, 3, 1, "valid", (3, 0)),
+        (5, 3, 2, "valid", (2, 0)),
+        (6, 3, 2, "same", (3, 0)),  # total pad 1: 0 before, 1 after (bottom/right)
+        (5, 3, 2, "same", (3, 1)),  # total pad 2: 1 before, 1 after
+        (4, 4, 1, "same", (4, 1)),  # total pad 3: 1 before, 2 after
+        (7, 2, 3, "same", (3, 0)),
+        (2, 3, 1, "valid", (0, 0)),
+    ],
+)
+def test_output_size_and_padding_follow_tf(size, window, stride, padding, expected):
+    assert output_size_and_padding(size, window, stride, padding) == expected
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (64, 33)])
+def test_fused_relu_kernels_equal_numpy_twins(shape):
+    rng = np.random.default_rng(shape[0])
+    y = rng.standard_normal(shape).astype(np.float32)
+    b = rng.standard_normal(shape[1]).astype(np.float32)
+    a1, a2 = y.copy(), y.copy()
+    J.bias_relu_(a1, b)
+    R.bias_relu_(a2, b)
+    np.testing.assert_array_equal(a1, a2)
+    a1, a2 = y.copy(), y.copy()
+    J.relu_(a1)
+    R.relu_(a2)
+    np.testing.assert_array_equal(a1, a2)
+    gy = rng.standard_normal(shape).astype(np.float32)
+    g1, g2 = np.empty_like(gy), np.empty_like(gy)
+    J.relu_backward(gy, a1, g1)
+    R.relu_backward(gy, a2, g2)
+    np.testing.assert_array_equal(g1, g2)
