@@ -220,3 +220,14 @@ def test_shuffling_is_seeded():
 
     np.testing.assert_array_equal(train(7), train(7))
     assert not np.array_equal(train(7), train(8))
+
+
+def test_summary_wraps_long_names_like_keras():
+    lines = []
+    mc.models.catdog_network().summary(line_length=88, print_fn=lines.append)
+    # Keras 3.15 (rich) wraps this cell at the space, the other cells stay blank
+    i = next(k for k, line in enumerate(lines) if "average_pooling2d_1" in line)
+    assert lines[i] == "│ average_pooling2d_1" + " " * 18 + "│ (None, 2, 2, 256)" + " " * 11 + \
+        "│" + " " * 15 + "0 │"
+    assert lines[i + 1] == "│ (AveragePooling2D)" + " " * 19 + "│" + " " * 29 + "│" + " " * 17 + "│"
+    assert lines[-3] == " Total params: 798,657 (3.05 MB)"

@@ -49,12 +49,40 @@ def column_widths(line_length: int, positions: tuple[float, ...] = (0.45, 0.80, 
     return _ratio_reduce(excess, cells) if excess > 0 else cells
 
 
-def _row(cells: list[str], widths: list[int], right: tuple[bool, ...], edge: str) -> str:
-    parts = []
-    for text, width, r in zip(cells, widths, right):
-        inner = width - 2
-        parts.append(" " + (text.rjust(inner) if r else text.ljust(inner)) + " ")
-    return edge + edge.join(parts) + edge
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap as rich does for a fixed-width cell; over-long words are folded."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        while len(word) > width:
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if not current:
+            current = word
+        elif len(current) + 1 + len(word) <= width:
+            current += " " + word
+        else:
+            lines.append(current)
+            current = word
+    lines.append(current)
+    return lines
+
+
+def _row(cells: list[str], widths: list[int], right: tuple[bool, ...], edge: str) -> list[str]:
+    wrapped = [_wrap(text, width - 2) for text, width in zip(cells, widths)]
+    height = max(len(w) for w in wrapped)
+    lines = []
+    for i in range(height):
+        parts = []
+        for cell, width, r in zip(wrapped, widths, right):
+            text = cell[i] if i < len(cell) else ""
+            inner = width - 2
+            parts.append(" " + (text.rjust(inner) if r else text.ljust(inner)) + " ")
+        lines.append(edge + edge.join(parts) + edge)
+    return lines
 
 
 def _rule(widths: list[int], left: str, fill: str, mid: str, right: str) -> str:
@@ -75,15 +103,15 @@ def summary_text(model: Sequential, line_length: int | None = None) -> str:
     right = (False, False, True)
     lines = [f'Model: "{model.name}"',
              _rule(widths, "┏", "━", "┳", "┓"),
-             _row(["Layer (type)", "Output Shape", "Param #"], widths, right, "┃"),
+             *_row(["Layer (type)", "Output Shape", "Param #"], widths, right, "┃"),
              _rule(widths, "┡", "━", "╇", "┩")]
     for i, layer in enumerate(model.layers):
         if i:
             lines.append(_rule(widths, "├", "─", "┼", "┤"))
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
         shape = format_shape(layer.output_shape) if layer.built else "?"
-        lines.append(_row([f"{layer.name} ({type(layer).__name__})", shape, params],
-                          widths, right, "│"))
+        lines += _row([f"{layer.name} ({type(layer).__name__})", shape, params],
+                      widths, right, "│")
     lines.append(_rule(widths, "└", "─", "┴", "┘"))
     trainable = {id(w) for w in model.trainable_weights}
     weights = model.weights
