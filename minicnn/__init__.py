@@ -22,6 +22,7 @@ from minicnn.layers import (
     Input,
     MaxPool2D,
     MaxPooling2D,
+    Rescaling,
     clear_session,
 )
 from minicnn.models import Sequential, load_model
@@ -44,6 +45,7 @@ __all__ = [
     "MaxPool2D",
     "MaxPooling2D",
     "Parameter",
+    "Rescaling",
     "Sequential",
     "Tensor",
     "callbacks",

@@ -474,3 +474,45 @@ class LambdaCallback(Callback):
                     f"Received: {name}"
                 )
             setattr(self, name, fn)
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's learning rate at the start of each epoch from ``schedule``.
+
+    Args:
+        schedule: ``schedule(epoch, lr) -> new_lr`` with ``epoch`` counted from 0 (Keras's
+            signature; a one-argument ``schedule(epoch)`` is accepted too).
+        verbose: 1 prints the rate whenever it changes.
+
+    Example:
+        >>> import minicnn as mc
+        >>> step = mc.callbacks.LearningRateScheduler(
+        ...     lambda epoch, lr: 1e-3 if epoch < 10 else 1e-4)
+        >>> step.schedule(12, 1e-3)
+        0.0001
+    """
+
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(
+                f"LearningRateScheduler: `schedule` must be callable. Received: {schedule!r}"
+            )
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        old = float(optimizer.learning_rate)
+        try:
+            new = self.schedule(epoch, old)
+        except TypeError:  # a one-argument schedule(epoch)
+            new = self.schedule(epoch)
+        if isinstance(new, bool) or not isinstance(new, (int, float)) or not math.isfinite(new):
+            raise ValueError(
+                "LearningRateScheduler: the schedule must return a finite number. "
+                f"Received: {new!r} for epoch {epoch}"
+            )
+        optimizer.learning_rate = float(new)
+        if self.verbose and new != old:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")

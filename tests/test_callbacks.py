@@ -151,3 +151,30 @@ def test_hooks_order_and_history():
     assert model.history is history
     with pytest.raises(TypeError, match="Callback"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[object()])
+
+
+def test_learning_rate_scheduler_sets_rate_each_epoch():
+    import minicnn as mc
+
+    seen = []
+    model = mc.Sequential([mc.Input((3,)), mc.Dense(1)])
+    model.compile(mc.optimizers.SGD(learning_rate=0.5), "mse")
+    sched = mc.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 * (epoch + 1))
+    spy = mc.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(model.optimizer.learning_rate))
+    x = np.ones((4, 3), np.float32)
+    model.fit(x, np.zeros((4, 1), np.float32), epochs=3, verbose=0, callbacks=[sched, spy])
+    np.testing.assert_allclose(seen, [0.1, 0.2, 0.3])
+
+
+def test_learning_rate_scheduler_rejects_bad_schedule():
+    import minicnn as mc
+
+    with pytest.raises(TypeError, match="must be callable"):
+        mc.callbacks.LearningRateScheduler(0.1)
+    model = mc.Sequential([mc.Input((3,)), mc.Dense(1)])
+    model.compile("sgd", "mse")
+    bad = mc.callbacks.LearningRateScheduler(lambda epoch, lr: float("nan"))
+    with pytest.raises(ValueError, match="finite number"):
+        model.fit(np.ones((2, 3), np.float32), np.zeros((2, 1), np.float32), epochs=1,
+                  verbose=0, callbacks=[bad])
