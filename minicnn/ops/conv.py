@@ -23,6 +23,28 @@ WINOGRAD_MIN_CHANNELS = 16
 _winograd_on = os.environ.get("MINICNN_WINOGRAD", "0") not in ("0", "false", "False")
 
 
+def relu_mask_and_bias_grad(gy2, y2, want_gb):
+    """(gy masked by y > 0 when y2 is given, bias gradient or None), in one pass over gy.
+
+    Shape: gy2 (M, F), y2 (M, F) or None -> (M, F), (F,)
+    """
+    partial = np.empty((_SUM_CHUNKS, gy2.shape[1]), dtype=np.float64) if want_gb else None
+    if y2 is not None:
+        masked = np.empty_like(gy2)
+        if want_gb:
+            K.relu_backward_colsum(gy2, y2, masked, partial)
+        else:
+            K.relu_backward(gy2, y2, masked)
+        gy2 = masked
+    elif want_gb:
+        K.colsum(gy2, partial)
+    gb = partial.sum(axis=0).astype(gy2.dtype) if want_gb else None
+    return gy2, gb
+
+
+_SUM_CHUNKS = 8  # row chunks for the parallel bias-gradient sums (a few per core)
+
+
 def use_winograd(KH, KW, SH, SW, C, dtype) -> bool:
     """Whether a convolution of this geometry takes the Winograd route."""
     return (_winograd_on and KH == KW == 3 and SH == SW == 1 and C >= WINOGRAD_MIN_CHANNELS
@@ -97,17 +119,14 @@ class Conv2DFn(Function):
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
         F = self.w.shape[3]
         gy2 = np.ascontiguousarray(gy).reshape(-1, F)  # (N*OH*OW, F)
-        if self.relu:
-            masked = np.empty_like(gy2)
-            K.relu_backward(gy2, self.y.reshape(-1, F), masked)
-            gy2 = masked
-        gw = gx = gb = None
+        want_gb = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
+        gy2, gb = relu_mask_and_bias_grad(gy2, self.y.reshape(-1, F) if self.relu else None,
+                                          want_gb)
+        gw = gx = None
         if self.needs_input_grad[1]:
             cols = self._cols(self.x) if self.winograd else self.cols
             gw = (cols.T @ gy2).reshape(self.w.shape)
             del cols
-        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
-            gb = gy2.sum(axis=0)
         if self.needs_input_grad[0]:
             gx = self._input_grad(gy2)
         return (gx, gw, gb) if len(self.needs_input_grad) == 3 else (gx, gw)
