@@ -1,6 +1,16 @@
 """minicnn: a deep-learning library written from scratch on NumPy, shaped like Keras."""
 
-from minicnn import _memory, functional, layers
+from minicnn import (
+    _memory,
+    callbacks,
+    functional,
+    io,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    progbar,
+)
 from minicnn.layers import (
     Activation,
     AveragePooling2D,
@@ -12,8 +22,10 @@ from minicnn.layers import (
     Input,
     MaxPool2D,
     MaxPooling2D,
+    Rescaling,
     clear_session,
 )
+from minicnn.models import Sequential, load_model
 from minicnn.random import set_seed
 from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_grad
 
@@ -33,12 +45,21 @@ __all__ = [
     "MaxPool2D",
     "MaxPooling2D",
     "Parameter",
+    "Rescaling",
+    "Sequential",
     "Tensor",
+    "callbacks",
     "clear_session",
     "concatenate",
     "functional",
     "is_grad_enabled",
+    "io",
     "layers",
+    "load_model",
+    "losses",
+    "metrics",
     "no_grad",
+    "optimizers",
+    "progbar",
     "set_seed",
 ]

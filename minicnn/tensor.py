@@ -61,15 +61,14 @@ def no_grad() -> Iterator[None]:
 
 
 def as_array(value: Any, dtype: Any = None) -> np.ndarray:
-    """Convert ``value`` to a float ndarray: float32 by default, float64 kept as it is."""
+    """Convert ``value`` to a float ndarray: float32, except that float64 ndarrays stay float64."""
     if isinstance(value, Tensor):
         value = value.data
-    arr = np.asarray(value)
     if dtype is not None:
-        return arr.astype(dtype, copy=False)
-    if arr.dtype not in _FLOAT_TYPES:
-        arr = arr.astype(np.float32)
-    return arr
+        return np.asarray(value, dtype=dtype)
+    if isinstance(value, np.ndarray) and value.dtype in _FLOAT_TYPES:
+        return value  # float32 as is; float64 only when asked for by passing such an array
+    return np.asarray(value, dtype=np.float32)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -137,3 +137,21 @@ def test_fused_relu_kernels_equal_numpy_twins(shape):
     J.relu_backward(gy, a1, g1)
     R.relu_backward(gy, a2, g2)
     np.testing.assert_array_equal(g1, g2)
+
+
+@pytest.mark.parametrize("shape, chunks", [((1, 1), 8), ((7, 5), 3), ((1000, 33), 8)])
+def test_colsum_kernels_equal_numpy_twins(shape, chunks):
+    rng = np.random.default_rng(shape[0])
+    gy = rng.standard_normal(shape).astype(np.float32)
+    y = rng.standard_normal(shape).astype(np.float32)
+    outs = []
+    for mod in (J, R):
+        gx = np.empty_like(gy)
+        partial = np.empty((chunks, shape[1]), np.float64)
+        mod.relu_backward_colsum(gy, y, gx, partial)
+        plain = np.empty((chunks, shape[1]), np.float64)
+        mod.colsum(gy, plain)
+        outs.append((gx, partial.sum(axis=0), plain.sum(axis=0)))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(outs[0][2], outs[1][2], rtol=1e-12, atol=1e-12)

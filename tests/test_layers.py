@@ -166,3 +166,11 @@ def test_first_layer_input_gradient_is_not_computed():
 def test_input_layer_shape():
     inp = mc.Input((28, 28, 1))
     assert inp.shape == (None, 28, 28, 1)
+
+
+def test_rescaling_scales_and_offsets_and_round_trips_config():
+    layer = mc.Rescaling(1 / 127.5, offset=-1)
+    np.testing.assert_allclose(layer(np.array([[0.0, 255.0]], np.float32)).data, [[-1.0, 1.0]])
+    assert mc.Rescaling.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="Received: scale='x'"):
+        mc.Rescaling("x")

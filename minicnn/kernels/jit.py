@@ -183,3 +183,37 @@ def relu_backward(gy, y, gx):
     for i in prange(M):
         for f in range(F):
             gx[i, f] = gy[i, f] if y[i, f] > 0 else 0
+
+
+@njit(parallel=True, cache=True)
+def relu_backward_colsum(gy, y, gx, partial):
+    """gx = gy where y > 0, else 0, and the column sums of gx (the bias gradient) in one pass.
+
+    Row chunk k sums into ``partial[k]`` (float64, so long columns lose no precision); the
+    caller adds the P rows. Shape: gy, y, gx (M, F), partial (P, F) float64.
+    """
+    M, F = gy.shape
+    P = partial.shape[0]
+    chunk = (M + P - 1) // P
+    for k in prange(P):
+        for f in range(F):
+            partial[k, f] = 0.0
+        for i in range(k * chunk, min((k + 1) * chunk, M)):
+            for f in range(F):
+                v = gy[i, f] if y[i, f] > 0 else 0
+                gx[i, f] = v
+                partial[k, f] += v
+
+
+@njit(parallel=True, cache=True)
+def colsum(g, partial):
+    """Column sums of g by row chunks into float64 ``partial``. Shape: g (M, F), partial (P, F)."""
+    M, F = g.shape
+    P = partial.shape[0]
+    chunk = (M + P - 1) // P
+    for k in prange(P):
+        for f in range(F):
+            partial[k, f] = 0.0
+        for i in range(k * chunk, min((k + 1) * chunk, M)):
+            for f in range(F):
+                partial[k, f] += g[i, f]

@@ -103,3 +103,14 @@ def relu_(y):
 
 def relu_backward(gy, y, gx):
     gx[...] = np.where(y > 0, gy, 0)
+
+
+def relu_backward_colsum(gy, y, gx, partial):
+    gx[...] = np.where(y > 0, gy, 0)
+    partial[...] = 0
+    partial[0] = gx.sum(axis=0, dtype=np.float64)
+
+
+def colsum(g, partial):
+    partial[...] = 0
+    partial[0] = g.sum(axis=0, dtype=np.float64)

@@ -29,55 +29,66 @@ def transform_kernel(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.einsum("ai,ijcf,bj->abcf", G, w, G).reshape(16, C, F))
 
 
+@njit(cache=True, inline="always")
+def _load(x, n, ih, iw, c, H, W):
+    if 0 <= ih < H and 0 <= iw < W:
+        return x[n, ih, iw, c]
+    return x.dtype.type(0)
+
+
 @njit(parallel=True, cache=True)
 def transform_input(x, PT, PL, TH, TW, V):
     """V[:, t, c] = B^T d B for the 4x4 tile d at rows 2*th-PT.., cols 2*tw-PL.. (zeros outside).
 
-    Shape: x (N, H, W, C) -> V (16, N*TH*TW, C)
+    Shape: x (N, H, W, C) -> V (16, N*TH*TW, C). Scalars only in the loop body (no per-tile
+    arrays), channels innermost so reads and writes are contiguous runs.
     """
     N, H, W, C = x.shape
-    d = np.empty((4, 4), dtype=x.dtype)
     for t in prange(N * TH * TW):
-        d = np.empty((4, 4), dtype=x.dtype)
         n = t // (TH * TW)
         r = t - n * TH * TW
         th = r // TW
-        tw = r - th * TW
         h0 = 2 * th - PT
-        w0 = 2 * tw - PL
-        inside = h0 >= 0 and w0 >= 0 and h0 + 4 <= H and w0 + 4 <= W
+        w0 = 2 * (r - th * TW) - PL
         for c in range(C):
-            if inside:
-                for i in range(4):
-                    for j in range(4):
-                        d[i, j] = x[n, h0 + i, w0 + j, c]
-            else:
-                for i in range(4):
-                    ih = h0 + i
-                    for j in range(4):
-                        iw = w0 + j
-                        if 0 <= ih < H and 0 <= iw < W:
-                            d[i, j] = x[n, ih, iw, c]
-                        else:
-                            d[i, j] = 0
-            for j in range(4):  # columns: B^T d
-                a0 = d[0, j] - d[2, j]
-                a1 = d[1, j] + d[2, j]
-                a2 = d[2, j] - d[1, j]
-                a3 = d[1, j] - d[3, j]
-                d[0, j] = a0
-                d[1, j] = a1
-                d[2, j] = a2
-                d[3, j] = a3
-            for i in range(4):  # rows: (B^T d) B
-                b0 = d[i, 0] - d[i, 2]
-                b1 = d[i, 1] + d[i, 2]
-                b2 = d[i, 2] - d[i, 1]
-                b3 = d[i, 1] - d[i, 3]
-                V[4 * i + 0, t, c] = b0
-                V[4 * i + 1, t, c] = b1
-                V[4 * i + 2, t, c] = b2
-                V[4 * i + 3, t, c] = b3
+            d00 = _load(x, n, h0, w0, c, H, W)
+            d01 = _load(x, n, h0, w0 + 1, c, H, W)
+            d02 = _load(x, n, h0, w0 + 2, c, H, W)
+            d03 = _load(x, n, h0, w0 + 3, c, H, W)
+            d10 = _load(x, n, h0 + 1, w0, c, H, W)
+            d11 = _load(x, n, h0 + 1, w0 + 1, c, H, W)
+            d12 = _load(x, n, h0 + 1, w0 + 2, c, H, W)
+            d13 = _load(x, n, h0 + 1, w0 + 3, c, H, W)
+            d20 = _load(x, n, h0 + 2, w0, c, H, W)
+            d21 = _load(x, n, h0 + 2, w0 + 1, c, H, W)
+            d22 = _load(x, n, h0 + 2, w0 + 2, c, H, W)
+            d23 = _load(x, n, h0 + 2, w0 + 3, c, H, W)
+            d30 = _load(x, n, h0 + 3, w0, c, H, W)
+            d31 = _load(x, n, h0 + 3, w0 + 1, c, H, W)
+            d32 = _load(x, n, h0 + 3, w0 + 2, c, H, W)
+            d33 = _load(x, n, h0 + 3, w0 + 3, c, H, W)
+            # B^T d, column by column: rows (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+            a00, a01, a02, a03 = d00 - d20, d01 - d21, d02 - d22, d03 - d23
+            a10, a11, a12, a13 = d10 + d20, d11 + d21, d12 + d22, d13 + d23
+            a20, a21, a22, a23 = d20 - d10, d21 - d11, d22 - d12, d23 - d13
+            a30, a31, a32, a33 = d10 - d30, d11 - d31, d12 - d32, d13 - d33
+            # (B^T d) B, row by row: columns (a0 - a2, a1 + a2, a2 - a1, a1 - a3)
+            V[0, t, c] = a00 - a02
+            V[1, t, c] = a01 + a02
+            V[2, t, c] = a02 - a01
+            V[3, t, c] = a01 - a03
+            V[4, t, c] = a10 - a12
+            V[5, t, c] = a11 + a12
+            V[6, t, c] = a12 - a11
+            V[7, t, c] = a11 - a13
+            V[8, t, c] = a20 - a22
+            V[9, t, c] = a21 + a22
+            V[10, t, c] = a22 - a21
+            V[11, t, c] = a21 - a23
+            V[12, t, c] = a30 - a32
+            V[13, t, c] = a31 + a32
+            V[14, t, c] = a32 - a31
+            V[15, t, c] = a31 - a33
 
 
 @njit(parallel=True, cache=True)

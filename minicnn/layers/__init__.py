@@ -2,7 +2,15 @@
 
 from minicnn.layers.base import Layer, clear_session
 from minicnn.layers.conv import Conv2D
-from minicnn.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer
+from minicnn.layers.core import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    Input,
+    InputLayer,
+    Rescaling,
+)
 from minicnn.layers.pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
 
 __all__ = [
@@ -18,5 +26,6 @@ __all__ = [
     "Layer",
     "MaxPool2D",
     "MaxPooling2D",
+    "Rescaling",
     "clear_session",
 ]

@@ -172,3 +172,32 @@ class Activation(Layer):
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.name_of(self.activation)}
+
+
+class Rescaling(Layer):
+    """Multiply inputs by ``scale`` and add ``offset``: ``Rescaling(1/255)`` maps pixels to [0, 1].
+
+    Putting it in the model means saved models take raw 0..255 pixels, as Keras's layer does.
+
+    Example:
+        >>> import minicnn as mc, numpy as np
+        >>> mc.layers.Rescaling(1 / 255)(np.array([[0.0, 255.0]], np.float32)).data
+        array([[0., 1.]], dtype=float32)
+    """
+
+    def __init__(self, scale: float, offset: float = 0.0, **kwargs: Any):
+        super().__init__(**kwargs)
+        for arg, value in (("scale", scale), ("offset", offset)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(
+                    f"Rescaling '{self.name}': `{arg}` must be a number. Received: {arg}={value!r}"
+                )
+        self.scale = float(scale)
+        self.offset = float(offset)
+
+    def call(self, x, training=False):
+        y = x * self.scale
+        return y + self.offset if self.offset else y
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}

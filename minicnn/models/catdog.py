@@ -14,6 +14,7 @@ from minicnn.layers import (
     Input,
     Layer,
     MaxPooling2D,
+    Rescaling,
 )
 
 #: (filters, pooling) of the five conv blocks: pooled max, max, avg, max, avg.
@@ -33,11 +34,16 @@ def choose_padding(input_shape: Sequence[int]) -> str:
 
 
 def catdog_layers(
-    input_shape: Sequence[int] = (128, 128, 3), padding: str | None = None, dropout: float = 0.5
+    input_shape: Sequence[int] = (128, 128, 3),
+    padding: str | None = None,
+    dropout: float = 0.5,
+    rescale: float | None = None,
 ) -> list[Layer]:
     """The layer list of the cat-dog network (see ``catdog_network``)."""
     padding = padding or choose_padding(input_shape)
     layers: list[Layer] = [Input(tuple(input_shape))]
+    if rescale is not None:
+        layers.append(Rescaling(rescale))
     for filters, pooling in BLOCKS:
         layers.append(Conv2D(filters, 3, padding=padding, activation="relu"))
         layers.append(MaxPooling2D(2) if pooling == "max" else AveragePooling2D(2))
@@ -47,7 +53,10 @@ def catdog_layers(
 
 
 def catdog_network(
-    input_shape: Sequence[int] = (128, 128, 3), padding: str | None = None, dropout: float = 0.5
+    input_shape: Sequence[int] = (128, 128, 3),
+    padding: str | None = None,
+    dropout: float = 0.5,
+    rescale: float | None = None,
 ):
     """The original experiment's network: five conv blocks, then a two-layer dense head.
 
@@ -61,6 +70,8 @@ def catdog_network(
         padding: "valid" or "same" for every conv; by default "valid" when five valid blocks
             fit (128x128: 798,657 parameters) and "same" when they do not (64x64).
         dropout: the dropout rate before the dense head (0 for exact comparisons).
+        rescale: if given, a leading ``Rescaling(rescale)`` layer (``1/255`` lets the model
+            take raw 0..255 pixels; no parameters, so the count is unchanged).
 
     Shape: (N, H, W, C) -> (N, 1), the probability of "dog" (class 1).
 
@@ -71,4 +82,4 @@ def catdog_network(
     """
     from minicnn.models.sequential import Sequential
 
-    return Sequential(catdog_layers(input_shape, padding, dropout), name="catdog")
+    return Sequential(catdog_layers(input_shape, padding, dropout, rescale), name="catdog")

@@ -16,10 +16,33 @@ from minicnn.kernels.geometry import output_size_and_padding
 from minicnn.tensor import Function, Tensor
 
 #: Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions with at least this many input channels
-#: (below it, the transforms cost more than the multiplications they save).
-#: ``MINICNN_WINOGRAD=0`` turns it off everywhere.
+#: (below it, the transforms cost more than the multiplications they save). Opt-in with
+#: ``MINICNN_WINOGRAD=1``: on this 2-core machine it has not yet measured faster than im2col
+#: on the cat-dog network (see benchmarks/README.md), so im2col stays the default.
 WINOGRAD_MIN_CHANNELS = 16
-_winograd_on = os.environ.get("MINICNN_WINOGRAD", "1") not in ("0", "false", "False")
+_winograd_on = os.environ.get("MINICNN_WINOGRAD", "0") not in ("0", "false", "False")
+
+
+def relu_mask_and_bias_grad(gy2, y2, want_gb):
+    """(gy masked by y > 0 when y2 is given, bias gradient or None), in one pass over gy.
+
+    Shape: gy2 (M, F), y2 (M, F) or None -> (M, F), (F,)
+    """
+    partial = np.empty((_SUM_CHUNKS, gy2.shape[1]), dtype=np.float64) if want_gb else None
+    if y2 is not None:
+        masked = np.empty_like(gy2)
+        if want_gb:
+            K.relu_backward_colsum(gy2, y2, masked, partial)
+        else:
+            K.relu_backward(gy2, y2, masked)
+        gy2 = masked
+    elif want_gb:
+        K.colsum(gy2, partial)
+    gb = partial.sum(axis=0).astype(gy2.dtype) if want_gb else None
+    return gy2, gb
+
+
+_SUM_CHUNKS = 8  # row chunks for the parallel bias-gradient sums (a few per core)
 
 
 def use_winograd(KH, KW, SH, SW, C, dtype) -> bool:
@@ -96,17 +119,14 @@ class Conv2DFn(Function):
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
         F = self.w.shape[3]
         gy2 = np.ascontiguousarray(gy).reshape(-1, F)  # (N*OH*OW, F)
-        if self.relu:
-            masked = np.empty_like(gy2)
-            K.relu_backward(gy2, self.y.reshape(-1, F), masked)
-            gy2 = masked
-        gw = gx = gb = None
+        want_gb = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
+        gy2, gb = relu_mask_and_bias_grad(gy2, self.y.reshape(-1, F) if self.relu else None,
+                                          want_gb)
+        gw = gx = None
         if self.needs_input_grad[1]:
             cols = self._cols(self.x) if self.winograd else self.cols
             gw = (cols.T @ gy2).reshape(self.w.shape)
             del cols
-        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
-            gb = gy2.sum(axis=0)
         if self.needs_input_grad[0]:
             gx = self._input_grad(gy2)
         return (gx, gw, gb) if len(self.needs_input_grad) == 3 else (gx, gw)

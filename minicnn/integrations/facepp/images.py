@@ -88,9 +88,10 @@ def prepare(image: ImageInput) -> PreparedImage:
             or cannot be brought under 2 MB.
 
     Example:
-        >>> prepared = prepare("obama.jpg")  # doctest: +SKIP
-        >>> prepared.scale
-        (1.0, 1.0)
+        >>> import numpy as np
+        >>> prepared = prepare(np.zeros((5000, 100, 3), np.uint8))  # too tall: scaled down
+        >>> prepared.original_size, prepared.sent_size
+        ((100, 5000), (82, 4096))
     """
     raw: bytes | None = None
     if isinstance(image, (bytes, bytearray)):

@@ -1,0 +1,286 @@
+"""Cats vs dogs with minicnn: train, evaluate, predict and look inside the network.
+
+    python examples/catdog.py                       # train on the bundled subset (a few minutes)
+    python examples/catdog.py train --data DIR      # DIR/{training_set,test_set} or class folders
+    python examples/catdog.py evaluate --data DIR   # loss and accuracy of a model on a folder
+    python examples/catdog.py predict IMAGE...      # "cat" or "dog" with the probability of dog
+    python examples/catdog.py features IMAGE        # PNG grid of the first conv layers' maps
+
+The network is the original experiment's: five conv blocks pooled max, max, avg, max, avg, then
+flatten, dropout 0.5, dense relu, dense sigmoid (``minicnn.models.catdog_network``), with a
+leading Rescaling(1/255) so saved models take raw pixels. ``--model`` defaults to the
+pretrained ``examples/weights/catdog.npz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import minicnn as mc
+from minicnn.callbacks import EarlyStopping, LearningRateScheduler, ModelCheckpoint
+from minicnn.data import Augment, image_dataset_from_directory, load_image
+from minicnn.models import catdog_network
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE / "data" / "catdog_small"
+DEFAULT_MODEL = HERE / "weights" / "catdog.npz"
+CLASS_NAMES = ("cat", "dog")  # folder order: cats = 0, dogs = 1
+
+
+# ------------------------------------------------------------------------------------ data
+
+
+def split_folders(data: Path, validation_split: float | None) -> tuple[Path, Path | None]:
+    """(training folder, validation folder or None when a split of the training folder is used)."""
+    if (data / "training_set").is_dir():
+        test = data / "test_set"
+        return data / "training_set", (test if test.is_dir() and not validation_split else None)
+    return data, None
+
+
+def load_datasets(args: argparse.Namespace):
+    train_dir, val_dir = split_folders(Path(args.data), args.validation_split)
+    common = dict(label_mode="binary", image_size=(args.image_size, args.image_size),
+                  batch_size=args.batch_size, seed=args.seed)
+    if val_dir is None:
+        if not args.validation_split:
+            raise SystemExit(
+                f"error: {train_dir} has no test_set/ beside training_set/; "
+                "pass --validation-split (e.g. 0.2) to hold out part of it."
+            )
+        train, val = image_dataset_from_directory(
+            train_dir, validation_split=args.validation_split, subset="both",
+            double=args.double, **common)
+    else:
+        train = image_dataset_from_directory(train_dir, double=args.double, **common)
+        val = image_dataset_from_directory(val_dir, shuffle=False, **common)
+    if args.augment:
+        aug = Augment(flip="horizontal", brightness=0.15, contrast=0.2, saturation=0.2,
+                      zoom=0.15, rotation=0.04, translation=0.05, seed=args.seed)
+        train = train.map(lambda x, y: (aug(x), y))
+    return train, val
+
+
+# -------------------------------------------------------------------------------- commands
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    mc.set_seed(args.seed)
+    train, val = load_datasets(args)
+    if args.resume:
+        model = mc.load_model(args.resume)
+        print(f"Resuming from {args.resume}")
+    else:
+        model = catdog_network((args.image_size, args.image_size, 3), rescale=1 / 255)
+        model.compile(optimizer=mc.optimizers.Adam(learning_rate=args.learning_rate),
+                      loss="binary_crossentropy", metrics=["accuracy"])
+    run_dir = Path(args.out) if args.out else Path("runs") / time.strftime("catdog-%Y%m%d-%H%M%S")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    print(f"Run folder: {run_dir}")
+    print(f"Training on {train.num_samples} images, validating on {val.num_samples} "
+          f"({args.image_size}x{args.image_size}, batch {args.batch_size})")
+    callbacks = []
+    if args.decay_epochs:
+        decay_at = sorted(int(e) for e in args.decay_epochs.split(","))
+        base = args.learning_rate
+
+        def schedule(epoch: int, lr: float) -> float:
+            return base * args.decay_factor ** sum(epoch >= e for e in decay_at)
+
+        callbacks.append(LearningRateScheduler(schedule, verbose=1))
+    if args.checkpoint_every_epoch:
+        callbacks.append(ModelCheckpoint(str(run_dir / "last.npz"), save_best_only=False))
+    if args.early_stopping:
+        callbacks.append(EarlyStopping(monitor="val_loss", patience=args.early_stopping,
+                                       restore_best_weights=True, verbose=1))
+    if args.save_best:
+        callbacks.append(ModelCheckpoint(str(run_dir / "best.npz"), monitor="val_accuracy",
+                                         save_best_only=True, verbose=1))
+    start = time.perf_counter()
+    history = model.fit(train, epochs=args.epochs, validation_data=val, callbacks=callbacks,
+                        verbose=args.verbose, initial_epoch=args.initial_epoch)
+    wall = time.perf_counter() - start
+    model.save(run_dir / "model.npz")
+    record = {"history": history.history, "epochs": history.epoch, "wall_seconds": wall,
+              "command": " ".join(sys.argv), "minicnn": mc.__version__}
+    (run_dir / "history.json").write_text(json.dumps(record, indent=2))
+    plotted = plot_curves(history.history, run_dir / "curves.png")
+    print(f"Wrote {run_dir / 'model.npz'}, {run_dir / 'history.json'}"
+          + (f", {run_dir / 'curves.png'}" if plotted else " (install matplotlib for curves.png)"))
+    print(f"Wall time: {wall:.0f}s")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model = mc.load_model(args.model)
+    data = Path(args.data)
+    folder = data / "test_set" if (data / "test_set").is_dir() else data
+    dataset = image_dataset_from_directory(folder, label_mode="binary",
+                                           image_size=_model_size(model),
+                                           batch_size=args.batch_size, shuffle=False)
+    loss, accuracy = model.evaluate(dataset, verbose=0)
+    print(f"loss: {loss:.4f} - accuracy: {accuracy:.4f}")
+    return 0
+
+
+def _model_size(model: mc.Sequential) -> tuple[int, int]:
+    shape = model.input_shape
+    return int(shape[1]), int(shape[2])
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    model = mc.load_model(args.model)
+    size = _model_size(model)
+    status = 0
+    for path in args.images:
+        try:
+            x = load_image(path, size).astype(np.float32)[None]
+        except (OSError, ValueError) as exc:
+            print(f"{Path(path).name}: cannot read image ({exc})", file=sys.stderr)
+            status = 1
+            continue
+        p = float(model.predict_on_batch(x)[0, 0])
+        print(f"{Path(path).name}\t{CLASS_NAMES[int(p > 0.5)]}\t{p:.4f}")
+    return status
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    model = mc.load_model(args.model)
+    x = load_image(args.image, _model_size(model)).astype(np.float32)[None]
+    maps = []
+    h = mc.Tensor(x)
+    with mc.no_grad():
+        for layer in model.layers:
+            h = layer(h)
+            if isinstance(layer, mc.Conv2D):
+                maps.append((layer.name, h.data[0]))
+                if len(maps) == args.layers:
+                    break
+    tiles = []
+    for name, fmap in maps:  # (H, W, F) -> one row of F tiles, each scaled to 0..255
+        lo = fmap.min(axis=(0, 1), keepdims=True)
+        hi = fmap.max(axis=(0, 1), keepdims=True)
+        scaled = (255 * (fmap - lo) / np.maximum(hi - lo, 1e-6)).astype(np.uint8)
+        tiles.append((name, scaled))
+    cell = 64
+    columns = max(t.shape[2] for _, t in tiles[:1]) if tiles else 1
+    columns = min(columns, 16)
+    rows = sum(-(-min(t.shape[2], 32) // columns) for _, t in tiles)
+    grid = Image.new("L", (columns * (cell + 2), rows * (cell + 2)), 255)
+    r = 0
+    for _, t in tiles:
+        count = min(t.shape[2], 32)
+        for k in range(count):
+            tile = Image.fromarray(t[:, :, k]).resize((cell, cell), Image.Resampling.NEAREST)
+            grid.paste(tile, ((k % columns) * (cell + 2), (r + k // columns) * (cell + 2)))
+        r += -(-count // columns)
+    out = Path(args.out)
+    grid.save(out)
+    print(f"Wrote {out}: {', '.join(f'{n} ({t.shape[2]} maps)' for n, t in tiles)}")
+    return 0
+
+
+def plot_curves(history: dict, path: Path) -> bool:
+    """Loss and accuracy per epoch, training and validation; False if matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key in zip(axes, ("loss", "accuracy")):
+        ax.plot(epochs, history[key], "o-", label=f"training {key}")
+        if f"val_{key}" in history:
+            ax.plot(epochs, history[f"val_{key}"], "s-", label=f"validation {key}")
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+# ------------------------------------------------------------------------------------- CLI
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="catdog.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+
+    t = sub.add_parser("train", help="train the cat-dog network")
+    t.add_argument("--data", default=str(DEFAULT_DATA),
+                   help="folder with training_set/ and test_set/, or class folders "
+                        "(with --validation-split); default: the bundled subset")
+    t.add_argument("--validation-split", type=float, default=None,
+                   help="hold out this fraction of the training folder for validation")
+    t.add_argument("--epochs", type=int, default=12)
+    t.add_argument("--initial-epoch", type=int, default=0, help="epoch to resume counting from")
+    t.add_argument("--image-size", type=int, default=128)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--learning-rate", type=float, default=1e-3)
+    t.add_argument("--decay-epochs", metavar="E1,E2,...",
+                   help="multiply the learning rate by --decay-factor at these epochs (0-based)")
+    t.add_argument("--decay-factor", type=float, default=0.3)
+    t.add_argument("--checkpoint-every-epoch", action="store_true",
+                   help="save the model after every epoch as last.npz in the run folder")
+    t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                   help="random flip, colour jitter, zoom, rotation and shift per batch")
+    t.add_argument("--double", action="store_true",
+                   help="the original's offline doubling: every image also mirrored+filtered")
+    t.add_argument("--early-stopping", type=int, metavar="PATIENCE", default=0,
+                   help="stop when val_loss has not improved for PATIENCE epochs")
+    t.add_argument("--save-best", action="store_true",
+                   help="also keep the best model by val_accuracy as best.npz")
+    t.add_argument("--resume", metavar="MODEL", help="continue training a saved model")
+    t.add_argument("--out", help="run folder (default: runs/catdog-<time>)")
+    t.add_argument("--seed", type=int, default=1337)
+    t.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="print loss and accuracy on a folder")
+    e.add_argument("--model", default=str(DEFAULT_MODEL))
+    e.add_argument("--data", required=True, help="class folders, or a folder with test_set/")
+    e.add_argument("--batch-size", type=int, default=32)
+    e.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="classify images")
+    p.add_argument("--model", default=str(DEFAULT_MODEL))
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.set_defaults(func=cmd_predict)
+
+    f = sub.add_parser("features", help="write a PNG grid of the first conv layers' maps")
+    f.add_argument("--model", default=str(DEFAULT_MODEL))
+    f.add_argument("image", metavar="IMAGE")
+    f.add_argument("--layers", type=int, default=2, help="how many conv layers to show")
+    f.add_argument("--out", default="features.png")
+    f.set_defaults(func=cmd_features)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv or ["train"])
+    for name in ("model", "resume"):
+        path = getattr(args, name, None)
+        if path and not os.path.exists(path):
+            parser.error(f"--{name}: no such file: {path}")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

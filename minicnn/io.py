@@ -1,0 +1,85 @@
+"""Saving to and loading from ``.npz`` files: no pickle, atomic writes.
+
+JSON metadata is stored as a 0-d unicode array; loading always uses ``allow_pickle=False``, so a
+file holding Python objects is refused rather than executed. Writes go to a temporary file in
+the destination directory, are flushed and fsync'ed, then moved over the target with
+``os.replace``: a crash mid-save leaves the previous file intact and no temporary file behind.
+
+Example:
+    >>> import os, tempfile, numpy as np, minicnn as mc
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.npz")
+    >>> mc.io.save_arrays(path, {"w": np.ones(2)}, meta={"k": 1})
+    >>> arrays, meta = mc.io.load_arrays(path)
+    >>> arrays["w"], meta
+    (array([1., 1.]), {'k': 1})
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+META_KEY = "__meta__"
+
+
+def _write_npz(fileobj: Any, arrays: Mapping[str, np.ndarray]) -> None:
+    """The writer (a seam tests can monkeypatch to simulate a crash)."""
+    np.savez(fileobj, **arrays)
+
+
+def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write ``arrays`` to ``path`` as ``.npz`` atomically (temp file, fsync, ``os.replace``)."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_npz(f, arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray],
+                meta: Any = None) -> None:
+    """Save named arrays plus JSON-serialisable ``meta`` to one ``.npz`` file, atomically."""
+    payload = dict(arrays)
+    if META_KEY in payload:
+        raise ValueError(f"Array name {META_KEY!r} is reserved.")
+    payload[META_KEY] = np.array(json.dumps(meta))
+    atomic_save_npz(path, payload)
+
+
+def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], Any]:
+    """Read ``save_arrays``'s file: ``(arrays, meta)``. Errors name the path."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such file: '{path}'")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except ValueError as e:  # object arrays need pickle
+        raise ValueError(f"Cannot load '{path}': it holds pickled objects, which minicnn "
+                         f"never loads ({e}).") from e
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"Cannot load '{path}': not a valid .npz file ({e}).") from e
+    if META_KEY not in arrays:
+        raise ValueError(f"Cannot load '{path}': it is not a minicnn file (no metadata).")
+    raw = arrays.pop(META_KEY)
+    try:
+        meta = json.loads(str(raw[()]))
+    except (json.JSONDecodeError, TypeError, IndexError) as e:
+        raise ValueError(f"Cannot load '{path}': corrupt metadata ({e}).") from e
+    return arrays, meta

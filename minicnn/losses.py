@@ -1,0 +1,361 @@
+"""Losses as fused autograd Functions: one graph node each, analytic backward, Keras's formulas.
+
+Each loss computes a per-sample value (the mean or sum over the last axis, as Keras) and reduces
+it over the batch with ``reduction="sum_over_batch_size"`` (the mean, Keras's default), ``"sum"``
+or ``"none"``. Probabilities are clipped to ``[1e-7, 1 - 1e-7]`` exactly where Keras 3's
+TensorFlow backend clips them; the gradient is zero where the clip is active, as
+``tf.clip_by_value``'s.
+
+Differences from Keras on TensorFlow: in graph mode Keras peeks at the op that produced
+``y_pred`` and, if it is a Sigmoid/Softmax, uses its logits instead of the clipped probabilities
+(``_get_logits``). minicnn always uses the probabilities it is given, which is what Keras does
+in eager mode and on the other backends; the values agree unless probabilities saturate.
+
+Example:
+    >>> import numpy as np, minicnn as mc
+    >>> loss = mc.losses.BinaryCrossentropy()
+    >>> round(float(loss(np.array([[1.0]]), np.array([[0.5]])).data), 4)
+    0.6931
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minicnn.tensor import Function, Tensor, stable_sigmoid
+
+EPSILON = 1e-7
+_REDUCTIONS = ("sum_over_batch_size", "sum", "none")
+
+
+def _match_rank(y_true: np.ndarray, y_pred: np.ndarray, who: str) -> np.ndarray:
+    """Keras's squeeze_or_expand_to_same_rank, then a shape check naming both shapes."""
+    given = y_true.shape
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        y_true = y_true[..., None]
+    elif y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"{who}: `y_true` and `y_pred` must have the same shape. "
+            f"Received: y_true.shape={given}, y_pred.shape={y_pred.shape}"
+        )
+    return y_true
+
+
+class _LossFn(Function):
+    """Shared reduction: subclasses return (per-sample loss, d(per-sample)/d(y_pred))."""
+
+    def forward(self, y_pred, y_true, reduction="sum_over_batch_size", from_logits=False):
+        per_sample, self.grad = self.compute(y_pred, y_true, from_logits)
+        self.reduction, self.count = reduction, max(per_sample.size, 1)
+        if reduction == "none":
+            return per_sample
+        total = per_sample.sum(dtype=y_pred.dtype)
+        if reduction == "sum":
+            return np.asarray(total, dtype=y_pred.dtype)
+        return np.asarray(total / y_pred.dtype.type(self.count), dtype=y_pred.dtype)
+
+    def backward(self, gy):
+        if self.reduction == "none":
+            scale = gy[..., None]
+        elif self.reduction == "sum":
+            scale = gy
+        else:
+            scale = gy / gy.dtype.type(self.count)
+        return self.grad * scale, None
+
+    def compute(self, x, y, from_logits):
+        raise NotImplementedError
+
+
+class BinaryCrossentropyFn(_LossFn):
+    def compute(self, x, y, from_logits):
+        y = _match_rank(y, x, "binary_crossentropy").astype(x.dtype, copy=False)
+        C = x.dtype.type(x.shape[-1])
+        if from_logits:
+            # TF's sigmoid_cross_entropy_with_logits: max(z, 0) - z*y + log(1 + exp(-|z|))
+            loss = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+            return loss.mean(axis=-1, dtype=x.dtype), (stable_sigmoid(x) - y) / C
+        eps = x.dtype.type(EPSILON)
+        p = np.clip(x, eps, 1 - eps)
+        loss = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+        inside = (x >= eps) & (x <= 1 - eps)
+        grad = np.where(inside, (1 - y) / (1 - p) - y / p, 0).astype(x.dtype, copy=False)
+        return loss.mean(axis=-1, dtype=x.dtype), grad / C
+
+
+class CategoricalCrossentropyFn(_LossFn):
+    def compute(self, x, y, from_logits):
+        y = _match_rank(y, x, "categorical_crossentropy").astype(x.dtype, copy=False)
+        if from_logits:
+            shifted = x - x.max(axis=-1, keepdims=True)
+            e = np.exp(shifted)
+            s = e.sum(axis=-1, keepdims=True)
+            loss = -(y * (shifted - np.log(s))).sum(axis=-1)
+            return loss, (e / s) * y.sum(axis=-1, keepdims=True) - y
+        # Keras: normalise by the sum, clip, then -sum(y log p)
+        s = x.sum(axis=-1, keepdims=True)
+        q = x / s
+        eps = x.dtype.type(EPSILON)
+        p = np.clip(q, eps, 1 - eps)
+        loss = -(y * np.log(p)).sum(axis=-1)
+        gq = np.where((q >= eps) & (q <= 1 - eps), -y / p, 0).astype(x.dtype, copy=False)
+        grad = (gq - (gq * q).sum(axis=-1, keepdims=True)) / s
+        return loss, grad
+
+
+class SparseCategoricalCrossentropyFn(_LossFn):
+    def compute(self, x, y, from_logits):
+        labels = np.asarray(y)
+        if labels.ndim == x.ndim and labels.shape[-1] == 1:
+            labels = labels[..., 0]
+        if labels.shape != x.shape[:-1]:
+            raise ValueError(
+                "sparse_categorical_crossentropy: `y_true` must hold one class index per sample "
+                f"(shape {x.shape[:-1]}). Received: y_true.shape={np.shape(y)}, "
+                f"y_pred.shape={x.shape}"
+            )
+        idx = labels.astype(np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= x.shape[-1]):
+            raise ValueError(
+                f"sparse_categorical_crossentropy: labels must be in [0, {x.shape[-1] - 1}]. "
+                f"Received: labels in [{idx.min()}, {idx.max()}]"
+            )
+        onehot = np.zeros_like(x)
+        np.put_along_axis(onehot, idx[..., None], 1, axis=-1)
+        if from_logits:
+            shifted = x - x.max(axis=-1, keepdims=True)
+            e = np.exp(shifted)
+            s = e.sum(axis=-1, keepdims=True)
+            picked = np.take_along_axis(shifted, idx[..., None], axis=-1)[..., 0]
+            return np.log(s[..., 0]) - picked, e / s - onehot
+        # Keras: clip, take logs, then softmax cross-entropy on those logs
+        eps = x.dtype.type(EPSILON)
+        p = np.clip(x, eps, 1 - eps)
+        s = p.sum(axis=-1, keepdims=True)
+        picked = np.take_along_axis(p, idx[..., None], axis=-1)[..., 0]
+        loss = np.log(s[..., 0]) - np.log(picked)
+        inside = (x >= eps) & (x <= 1 - eps)
+        grad = np.where(inside, 1 / s - onehot / p, 0).astype(x.dtype, copy=False)
+        return loss, grad
+
+
+class MeanSquaredErrorFn(_LossFn):
+    def compute(self, x, y, from_logits):
+        y = _match_rank(y, x, "mean_squared_error").astype(x.dtype, copy=False)
+        diff = x - y
+        C = x.dtype.type(x.shape[-1])
+        return (diff * diff).mean(axis=-1, dtype=x.dtype), 2 * diff / C
+
+
+class Loss:
+    """Base class: ``loss(y_true, y_pred)`` returns a scalar Tensor (or per-sample values).
+
+    Args:
+        name: the loss's name (Keras's snake-case default).
+        reduction: "sum_over_batch_size" (mean over samples, the default), "sum" or "none".
+    """
+
+    fn: type[_LossFn]
+    default_name = "loss"
+
+    def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size",
+                 from_logits: bool = False):
+        if reduction not in _REDUCTIONS:
+            raise ValueError(
+                f"{type(self).__name__}: `reduction` must be one of {_REDUCTIONS}. "
+                f"Received: reduction={reduction!r}"
+            )
+        self.name = name or self.default_name
+        self.reduction = reduction
+        self.from_logits = bool(from_logits)
+
+    def __call__(self, y_true: Any, y_pred: Any) -> Tensor:
+        if not isinstance(y_pred, Tensor):
+            y_pred = Tensor(y_pred)
+        y_true = y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true)
+        return self.fn.apply(y_pred, Tensor(y_true, dtype=y_true.dtype
+                                            if y_true.dtype.kind in "iub" else y_pred.dtype),
+                             reduction=self.reduction, from_logits=self.from_logits)
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-friendly."""
+        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Loss:
+        """Rebuild a loss from ``get_config()``'s output."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} from_logits={self.from_logits}>"
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy, mean over the last axis: ``-(y log p + (1-y) log(1-p))``.
+
+    Probabilities are clipped to [1e-7, 1 - 1e-7]; with ``from_logits=True`` the stable
+    ``max(z, 0) - z*y + log(1 + exp(-|z|))`` is used. ``(N,)`` labels fit an ``(N, 1)`` output.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> bce = mc.losses.BinaryCrossentropy(from_logits=True)
+        >>> round(float(bce(np.array([1.0, 0.0]), np.array([[0.0], [0.0]])).data), 4)
+        0.6931
+    """
+
+    fn = BinaryCrossentropyFn
+    default_name = "binary_crossentropy"
+
+
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy with one-hot labels: ``-sum(y log p)`` over the last axis.
+
+    Probabilities are normalised by their sum and clipped to [1e-7, 1 - 1e-7], as Keras;
+    ``from_logits=True`` applies a log-softmax instead.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> cce = mc.losses.CategoricalCrossentropy()
+        >>> round(float(cce(np.array([[0, 1.0]]), np.array([[0.5, 0.5]])).data), 4)
+        0.6931
+    """
+
+    fn = CategoricalCrossentropyFn
+    default_name = "categorical_crossentropy"
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy with integer class labels (shape ``(N,)`` or ``(N, 1)``).
+
+    Without logits Keras clips the probabilities to [1e-7, 1 - 1e-7] and takes a softmax
+    cross-entropy of their logs, which renormalises them: ``log(sum p) - log(p[y])``.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> scce = mc.losses.SparseCategoricalCrossentropy()
+        >>> round(float(scce(np.array([1]), np.array([[0.5, 0.5]])).data), 4)
+        0.6931
+    """
+
+    fn = SparseCategoricalCrossentropyFn
+    default_name = "sparse_categorical_crossentropy"
+
+
+class MeanSquaredError(Loss):
+    """Mean of ``(y_true - y_pred) ** 2`` over the last axis, then over the batch.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> float(mc.losses.MeanSquaredError()(np.array([[1.0, 2.0]]), np.zeros((1, 2))).data)
+        2.5
+    """
+
+    fn = MeanSquaredErrorFn
+    default_name = "mean_squared_error"
+
+    def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "reduction": self.reduction}
+
+
+def _per_sample(cls: type[Loss], y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
+    kwargs = {"from_logits": from_logits} if cls is not MeanSquaredError else {}
+    return cls(reduction="none", **kwargs)(y_true, y_pred)
+
+
+def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
+    """Per-sample binary cross-entropy (no batch reduction), as ``keras.losses``'s function.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> mc.losses.binary_crossentropy(np.ones((2, 1)), np.full((2, 1), 0.5)).shape
+        (2,)
+    """
+    return _per_sample(BinaryCrossentropy, y_true, y_pred, from_logits)
+
+
+def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
+    """Per-sample categorical cross-entropy.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> mc.losses.categorical_crossentropy(np.eye(2), np.full((2, 2), 0.5)).shape
+        (2,)
+    """
+    return _per_sample(CategoricalCrossentropy, y_true, y_pred, from_logits)
+
+
+def sparse_categorical_crossentropy(y_true: Any, y_pred: Any,
+                                    from_logits: bool = False) -> Tensor:
+    """Per-sample sparse categorical cross-entropy.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> mc.losses.sparse_categorical_crossentropy([0, 1], np.full((2, 2), 0.5)).shape
+        (2,)
+    """
+    return _per_sample(SparseCategoricalCrossentropy, y_true, y_pred, from_logits)
+
+
+def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
+    """Per-sample mean squared error.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> mc.losses.mean_squared_error(np.zeros((3, 2)), np.ones((3, 2))).data
+        array([1., 1., 1.])
+    """
+    return _per_sample(MeanSquaredError, y_true, y_pred)
+
+
+mse = mean_squared_error
+
+_BY_NAME: dict[str, type[Loss]] = {
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+}
+_CLASSES = {cls.__name__: cls for cls in set(_BY_NAME.values())}
+
+
+def get(identifier: Any) -> Loss:
+    """Resolve a Keras loss name, a ``Loss`` instance or a ``Loss`` class to a ``Loss``.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.losses.get("mse")
+        <MeanSquaredError from_logits=False>
+    """
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        loss = _BY_NAME[identifier.lower()]()
+        loss.name = identifier.lower() if identifier.lower() != "mse" else loss.name
+        return loss
+    raise ValueError(
+        f"Unknown loss. Expected a Loss instance or one of {sorted(_BY_NAME)}. "
+        f"Received: loss={identifier!r}"
+    )
+
+
+def serialize(loss: Loss) -> dict[str, Any]:
+    """``{"class_name": ..., "config": ...}`` for saving."""
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(spec: dict[str, Any]) -> Loss:
+    """Inverse of ``serialize`` (only minicnn's own loss classes)."""
+    cls = _CLASSES.get(spec.get("class_name", ""))
+    if cls is None:
+        raise ValueError(f"Unknown loss class. Received: {spec.get('class_name')!r}")
+    return cls.from_config(spec["config"])

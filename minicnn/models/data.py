@@ -1,0 +1,162 @@
+"""Turn ``fit``/``evaluate``/``predict`` inputs into batches: arrays or iterables of batches."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from minicnn.random import get_rng
+from minicnn.tensor import Tensor
+
+
+def as_input_array(x: Any) -> np.ndarray:
+    """An array of inputs in float32 (float64 Tensors kept, for gradient checks)."""
+    if isinstance(x, Tensor):
+        return x.data
+    arr = np.asarray(x)
+    return arr if arr.dtype == np.float32 else arr.astype(np.float32)
+
+
+def as_label_array(y: Any) -> np.ndarray:
+    """Labels: floats become float32, integer class indices stay integers."""
+    arr = y.data if isinstance(y, Tensor) else np.asarray(y)
+    if arr.dtype.kind == "f" and arr.dtype != np.float32:
+        arr = arr.astype(np.float32)
+    elif arr.dtype.kind == "b":
+        arr = arr.astype(np.float32)
+    return arr
+
+
+def is_array_like(x: Any) -> bool:
+    return isinstance(x, (np.ndarray, Tensor))
+
+
+def _check_batch_size(batch_size: Any, who: str) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size <= 0:
+        raise ValueError(f"{who}: `batch_size` must be a positive int. "
+                         f"Received: batch_size={batch_size!r}")
+    return int(batch_size)
+
+
+class ArrayData:
+    """Batches from in-memory arrays, shuffled each epoch with minicnn's seeded generator."""
+
+    def __init__(self, x: Any, y: Any, batch_size: int, shuffle: bool, who: str):
+        self.x = x.data if isinstance(x, Tensor) else np.asarray(x)
+        self.y = None if y is None else (y.data if isinstance(y, Tensor) else np.asarray(y))
+        if self.x.ndim == 0:
+            raise ValueError(f"{who}: `x` must have a batch axis. Received: x.shape=()")
+        if self.y is not None and len(self.y) != len(self.x):
+            raise ValueError(
+                f"{who}: `x` and `y` must have the same number of samples. "
+                f"Received: x has {len(self.x)} samples, y has {len(self.y)} samples."
+            )
+        self.batch_size = _check_batch_size(batch_size, who)
+        self.shuffle = shuffle
+        self.n = len(self.x)
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.batch_size)
+
+    def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        order = get_rng().permutation(self.n) if self.shuffle else None
+        for start in range(0, self.n, self.batch_size):
+            if order is None:
+                sel: Any = slice(start, start + self.batch_size)
+            else:
+                sel = order[start:start + self.batch_size]
+            xb = as_input_array(self.x[sel])
+            yb = None if self.y is None else as_label_array(self.y[sel])
+            yield xb, yb
+
+
+class IterableData:
+    """Batches from any iterable of ``x`` or ``(x, y)`` batches, re-iterated each epoch.
+
+    An iterator (a generator) cannot restart: with ``steps_per_epoch`` it is consumed
+    across epochs, as Keras does.
+    """
+
+    def __init__(self, source: Any, who: str, steps: int | None = None):
+        if not hasattr(source, "__iter__"):
+            raise TypeError(
+                f"{who}: `x` must be a NumPy array or an iterable of (x, y) batches. "
+                f"Received: x of type {type(source).__name__}"
+            )
+        self.source = source
+        self.who = who
+        self.steps = steps
+        self._iterator: Iterator[Any] | None = None
+        self.one_shot = iter(source) is source
+
+    def __len__(self) -> int:
+        if self.steps is not None:
+            return self.steps
+        return len(self.source)  # raises TypeError when unknown
+
+    def known_length(self) -> int | None:
+        try:
+            return len(self)
+        except TypeError:
+            return None
+
+    def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        if self.one_shot:
+            if self._iterator is None:
+                self._iterator = iter(self.source)
+            it = self._iterator
+        else:
+            it = iter(self.source)
+        for i, batch in enumerate(it):
+            yield self._split(batch)
+            if self.steps is not None and i + 1 >= self.steps:
+                break
+
+    def _split(self, batch: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        if isinstance(batch, (tuple, list)):
+            if len(batch) == 1:
+                return as_input_array(batch[0]), None
+            if len(batch) == 2:
+                return as_input_array(batch[0]), as_label_array(batch[1])
+            raise ValueError(
+                f"{self.who}: each batch must be `x` or a tuple `(x, y)`. "
+                f"Received: a tuple of {len(batch)} elements (sample weights are not supported)."
+            )
+        return as_input_array(batch), None
+
+
+def make_data(x: Any, y: Any, batch_size: int, shuffle: bool, who: str,
+              steps: int | None = None) -> ArrayData | IterableData:
+    """Arrays (``x`` array-like with ``y``, or an array) or an iterable of batches."""
+    if is_array_like(x) or (y is not None and not hasattr(x, "__next__")):
+        if x is None:
+            raise ValueError(f"{who}: `x` is required. Received: x=None")
+        return ArrayData(x, y, batch_size, shuffle, who)
+    if y is not None:
+        raise ValueError(
+            f"{who}: `y` must not be given when `x` is an iterable of batches (the batches "
+            "carry their labels)."
+        )
+    if x is None:
+        raise ValueError(f"{who}: `x` is required. Received: x=None")
+    return IterableData(x, who, steps)
+
+
+def split_validation(x: Any, y: Any, validation_split: float) -> tuple[Any, Any, Any, Any]:
+    """Keras's rule: the LAST ``validation_split`` fraction (before any shuffling) validates."""
+    x = x.data if isinstance(x, Tensor) else np.asarray(x)
+    y = y.data if isinstance(y, Tensor) else np.asarray(y)
+    n = len(x)
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(
+            f"Training data contains {n} samples, which is not sufficient to split it into a "
+            f"validation and training set as specified by `validation_split="
+            f"{validation_split}`. Either provide more data, or a different value for the "
+            "`validation_split` argument."
+        )
+    return x[:split_at], y[:split_at], x[split_at:], y[split_at:]

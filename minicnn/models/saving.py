@@ -1,0 +1,142 @@
+"""Whole-model and weights-only files: one ``.npz``, JSON metadata, no pickle, atomic writes.
+
+Model file: metadata ``{"format": "minicnn.model", "config": ..., "compile_config": ...,
+"weights": [[layer name, [weight names]], ...], "optimizer": {"iterations", "slots"}}`` and
+arrays ``weights/<layer index>/<weight index>`` and ``optimizer/<slot>/<index>``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minicnn import io
+
+if TYPE_CHECKING:
+    from minicnn.models.sequential import Sequential
+
+MODEL_FORMAT = "minicnn.model"
+WEIGHTS_FORMAT = "minicnn.weights"
+VERSION = 1
+
+
+def _weight_payload(model: Sequential) -> tuple[dict[str, np.ndarray], list[Any]]:
+    arrays, index = {}, []
+    for i, layer in enumerate(model.layers):
+        index.append([layer.name, layer.weight_names()])
+        for j, w in enumerate(layer.weights):
+            arrays[f"weights/{i}/{j}"] = w.data
+    return arrays, index
+
+
+def save_model(model: Sequential, filepath: str | os.PathLike) -> None:
+    model._require_built("save")
+    arrays, index = _weight_payload(model)
+    meta: dict[str, Any] = {"format": MODEL_FORMAT, "version": VERSION,
+                            "class_name": "Sequential", "config": model.get_config(),
+                            "compile_config": model.compile_config(), "weights": index,
+                            "optimizer": None}
+    opt = model.optimizer
+    if model.compiled and opt is not None and opt.built:
+        state = opt.get_state()
+        slots = [k for k in state if k != "iterations"]
+        meta["optimizer"] = {"iterations": state["iterations"], "slots": slots}
+        for name in slots:
+            for k, arr in enumerate(state[name]):
+                arrays[f"optimizer/{name}/{k}"] = arr
+    io.save_arrays(filepath, arrays, meta)
+
+
+def save_weights(model: Sequential, filepath: str | os.PathLike) -> None:
+    model._require_built("save_weights")
+    arrays, index = _weight_payload(model)
+    io.save_arrays(filepath, arrays, {"format": WEIGHTS_FORMAT, "version": VERSION,
+                                      "weights": index})
+
+
+def _check_format(meta: Any, path: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(meta, dict) or meta.get("format") not in allowed:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ValueError(f"Cannot load '{path}': expected a {' or '.join(allowed)} file. "
+                         f"Received: format={found!r}")
+    return meta
+
+
+def _assign_weights(model: Sequential, arrays: dict[str, np.ndarray], index: list[Any],
+                    path: str) -> None:
+    """Check every layer, weight and shape first, then assign (nothing changes on error)."""
+    if len(index) != len(model.layers):
+        raise ValueError(f"Cannot load weights from '{path}': the file has "
+                         f"{len(index)} layers, the model has {len(model.layers)}.")
+    new_values = []
+    for i, (layer, (saved_name, names)) in enumerate(zip(model.layers, index)):
+        if len(names) != len(layer.weights):
+            raise ValueError(
+                f"Cannot load weights from '{path}': layer '{layer.name}' "
+                f"({type(layer).__name__}) has {len(layer.weights)} weights, the file's layer "
+                f"'{saved_name}' has {len(names)}."
+            )
+        values = []
+        for j, (param, wname) in enumerate(zip(layer.weights, layer.weight_names())):
+            key = f"weights/{i}/{j}"
+            if key not in arrays:
+                raise ValueError(f"Cannot load weights from '{path}': missing array {key!r} "
+                                 f"for layer '{layer.name}' weight '{wname}'.")
+            arr = arrays[key]
+            if arr.shape != param.shape:
+                raise ValueError(
+                    f"Cannot load weights from '{path}': layer '{layer.name}' weight "
+                    f"'{wname}' has shape {param.shape} in the model but {arr.shape} in the "
+                    "file."
+                )
+            values.append(arr)
+        new_values.append(values)
+    for layer, values in zip(model.layers, new_values):
+        if values:
+            layer.set_weights(values)
+
+
+def load_weights(model: Sequential, filepath: str | os.PathLike) -> None:
+    path = os.fspath(filepath)
+    arrays, meta = io.load_arrays(path)
+    meta = _check_format(meta, path, (WEIGHTS_FORMAT, MODEL_FORMAT))
+    model._require_built("load_weights")
+    _assign_weights(model, arrays, meta["weights"], path)
+
+
+def load_model(filepath: str | os.PathLike, compile: bool = True) -> Sequential:
+    """Load a model written by ``Sequential.save``: architecture, weights and, when it was
+    compiled, its compile config and optimizer state (so training resumes where it stopped).
+
+    Example:
+        >>> import os, tempfile, numpy as np, minicnn as mc
+        >>> model = mc.Sequential([mc.Input((3,)), mc.Dense(2)])
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> model.save(path)
+        >>> restored = mc.load_model(path)
+        >>> np.array_equal(restored.predict(np.ones((1, 3)), verbose=0),
+        ...                model.predict(np.ones((1, 3)), verbose=0))
+        True
+    """
+    from minicnn.models.sequential import Sequential
+
+    path = os.fspath(filepath)
+    arrays, meta = io.load_arrays(path)
+    meta = _check_format(meta, path, (MODEL_FORMAT,))
+    try:
+        model = Sequential.from_config(meta["config"])
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"Cannot load '{path}': invalid model config ({e}).") from e
+    _assign_weights(model, arrays, meta["weights"], path)
+    if compile and meta.get("compile_config"):
+        model.compile_from_config(meta["compile_config"])
+        opt_meta = meta.get("optimizer")
+        if opt_meta:
+            state: dict[str, Any] = {"iterations": opt_meta["iterations"]}
+            for name in opt_meta["slots"]:
+                n = sum(1 for k in arrays if k.startswith(f"optimizer/{name}/"))
+                state[name] = [arrays[f"optimizer/{name}/{k}"] for k in range(n)]
+            model.optimizer.set_state(state, model.trainable_weights)
+    return model

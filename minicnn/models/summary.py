@@ -1,0 +1,143 @@
+"""``model.summary()``: Keras 3's box table, drawn without the ``rich`` dependency.
+
+Column widths follow Keras (positions 0.45 / 0.80 / 1.0 of ``line_length``, which defaults to
+``min(88, terminal columns - 4)``) and rich's fixed-width column shrinking, so the text matches
+Keras's character for character.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from minicnn.models.sequential import Sequential
+
+
+def readable_memory_size(nbytes: float) -> str:
+    """``308.00 B``, ``3.05 MB``: 1024-based, two decimals, as Keras."""
+    for unit in ["B", "KB", "MB", "GB", "TB"]:
+        if nbytes / 1024 < 1:
+            return f"{nbytes:.2f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.2f} PB"
+
+
+def _ratio_reduce(total: int, values: list[int]) -> list[int]:
+    """rich's ratio_reduce with equal ratios: remove ``total`` characters spread evenly."""
+    remaining, ratio_left, out = total, len(values), []
+    for value in values:
+        cut = min(value, round(remaining / ratio_left))
+        out.append(value - cut)
+        remaining -= cut
+        ratio_left -= 1
+    return out
+
+
+def column_widths(line_length: int, positions: tuple[float, ...] = (0.45, 0.80, 1.0)) -> list[int]:
+    """Cell widths (padding included, borders excluded) of the rendered table."""
+    widths, current = [], 0
+    for pos in positions:
+        width = int(pos * line_length) - current
+        if width < 4:
+            raise ValueError("Insufficient console width to print summary.")
+        widths.append(width)
+        current += width
+    cells = [w + 2 for w in widths]  # rich adds one space of padding on each side
+    excess = sum(cells) - (line_length - len(widths) - 1)
+    return _ratio_reduce(excess, cells) if excess > 0 else cells
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap as rich does for a fixed-width cell; over-long words are folded."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        while len(word) > width:
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if not current:
+            current = word
+        elif len(current) + 1 + len(word) <= width:
+            current += " " + word
+        else:
+            lines.append(current)
+            current = word
+    lines.append(current)
+    return lines
+
+
+def _row(cells: list[str], widths: list[int], right: tuple[bool, ...], edge: str) -> list[str]:
+    wrapped = [_wrap(text, width - 2) for text, width in zip(cells, widths)]
+    height = max(len(w) for w in wrapped)
+    lines = []
+    for i in range(height):
+        parts = []
+        for cell, width, r in zip(wrapped, widths, right):
+            text = cell[i] if i < len(cell) else ""
+            inner = width - 2
+            parts.append(" " + (text.rjust(inner) if r else text.ljust(inner)) + " ")
+        lines.append(edge + edge.join(parts) + edge)
+    return lines
+
+
+def _rule(widths: list[int], left: str, fill: str, mid: str, right: str) -> str:
+    return left + mid.join(fill * w for w in widths) + right
+
+
+def format_shape(shape: tuple | None) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def summary_text(model: Sequential, line_length: int | None = None) -> str:
+    """The summary as a string (see ``Sequential.summary``)."""
+    if line_length is None:
+        line_length = min(88, shutil.get_terminal_size().columns - 4)
+    widths = column_widths(line_length)
+    right = (False, False, True)
+    lines = [f'Model: "{model.name}"',
+             _rule(widths, "┏", "━", "┳", "┓"),
+             *_row(["Layer (type)", "Output Shape", "Param #"], widths, right, "┃"),
+             _rule(widths, "┡", "━", "╇", "┩")]
+    for i, layer in enumerate(model.layers):
+        if i:
+            lines.append(_rule(widths, "├", "─", "┼", "┤"))
+        params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+        shape = format_shape(layer.output_shape) if layer.built else "?"
+        lines += _row([f"{layer.name} ({type(layer).__name__})", shape, params],
+                      widths, right, "│")
+    lines.append(_rule(widths, "└", "─", "┴", "┘"))
+    trainable = {id(w) for w in model.trainable_weights}
+    weights = model.weights
+    t_count = sum(w.size for w in weights if id(w) in trainable)
+    t_bytes = sum(w.data.nbytes for w in weights if id(w) in trainable)
+    n_count = sum(w.size for w in weights if id(w) not in trainable)
+    n_bytes = sum(w.data.nbytes for w in weights if id(w) not in trainable)
+    opt = getattr(model, "optimizer", None)
+    o_count = opt.count_params() if opt is not None else 0
+    o_bytes = 0
+    if o_count:  # iterations (int64) + learning rate (float32) + slots
+        o_bytes = 8 + 4 + sum(a.nbytes for arrays in opt._slots.values() for a in arrays)
+    total, total_bytes = t_count + n_count + o_count, t_bytes + n_bytes + o_bytes
+    lines.append(f" Total params: {total:,} ({readable_memory_size(total_bytes)})")
+    lines.append(f" Trainable params: {t_count:,} ({readable_memory_size(t_bytes)})")
+    lines.append(f" Non-trainable params: {n_count:,} ({readable_memory_size(n_bytes)})")
+    if o_count:
+        lines.append(f" Optimizer params: {o_count:,} ({readable_memory_size(o_bytes)})")
+    return "\n".join(lines)
+
+
+def print_summary(model: Sequential, line_length: int | None = None,
+                  print_fn: Callable[[str], None] | None = None) -> None:
+    text = summary_text(model, line_length)
+    if print_fn is None:
+        print(text)
+    else:
+        for line in text.split("\n"):
+            print_fn(line)

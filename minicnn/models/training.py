@@ -1,0 +1,236 @@
+"""The flat training loop behind ``Sequential.fit``/``evaluate``/``predict``, Keras semantics.
+
+One step: clear grads (``p.grad = None``), forward with ``training=True``, the fused loss,
+``backward()``, then the optimizer update under ``no_grad()``. A NaN or infinite batch loss
+stops training before the update is applied (so the weights stay finite), with a message naming
+the epoch and batch; this is TerminateOnNaN built in.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minicnn.callbacks import Callback, CallbackList, History, ProgbarLogger
+from minicnn.models.data import ArrayData, IterableData, make_data, split_validation
+from minicnn.tensor import no_grad
+
+if TYPE_CHECKING:
+    from minicnn.models.sequential import Sequential
+
+
+def check_verbose(verbose: Any, who: str) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(
+            f"{who}: `verbose` must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}"
+        )
+    return int(verbose)
+
+
+def _callbacks(model: Sequential, callbacks: Any, verbose: int, **params: Any) -> CallbackList:
+    user = list(callbacks or [])
+    if not all(isinstance(cb, Callback) for cb in user):
+        bad = next(cb for cb in user if not isinstance(cb, Callback))
+        raise TypeError(f"`callbacks` must be a list of minicnn.callbacks.Callback. "
+                        f"Received: {bad!r}")
+    if verbose and not any(isinstance(cb, ProgbarLogger) for cb in user):
+        user.insert(0, ProgbarLogger())
+    return CallbackList(user, model=model, verbose=verbose, **params)
+
+
+def _logs(model: Sequential) -> dict[str, float]:
+    return {m.name: float(m.result()) for m in model.metrics}
+
+
+def _reset(model: Sequential) -> None:
+    for m in model.metrics:
+        m.reset_state()
+
+
+def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
+    """One optimisation step on a batch; returns the batch loss (not applied if not finite)."""
+    params = model.trainable_weights
+    if not model.optimizer.built:
+        model.optimizer.build(params)
+    for p in params:
+        p.grad = None
+    out = model(x, training=True)
+    loss = model.loss(y, out)
+    value = float(loss.data)
+    if math.isfinite(value):
+        loss.backward()
+        with no_grad():
+            model.optimizer.apply(params)
+    _update_metrics(model, y, out.data, value, len(x))
+    return value
+
+
+def test_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
+    """Forward and loss on a batch under no_grad; updates the running metrics."""
+    with no_grad():
+        out = model(x, training=False)
+        value = float(model.loss(y, out).data)
+    _update_metrics(model, y, out.data, value, len(x))
+    return value
+
+
+def _update_metrics(model: Sequential, y: Any, y_pred: np.ndarray, loss: float, n: int) -> None:
+    model.metrics[0].update_state(loss, sample_weight=n)
+    for m in model.metrics[1:]:
+        m.update_state(y, y_pred)
+
+
+def _need_labels(y: Any, who: str) -> Any:
+    if y is None:
+        raise ValueError(f"{who}: the data must provide labels `y` (arrays, or (x, y) batches).")
+    return y
+
+
+def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None = 32,
+        epochs: int = 1, verbose: Any = "auto", callbacks: Any = None,
+        validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
+        initial_epoch: int = 0, steps_per_epoch: int | None = None) -> History:
+    model._require_compiled("fit")
+    verbose = check_verbose(verbose, "fit")
+    batch_size = 32 if batch_size is None else batch_size
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"fit: `epochs` must be a non-negative int. Received: epochs={epochs!r}")
+    if isinstance(validation_split, bool) or not 0.0 <= float(validation_split) < 1.0:
+        raise ValueError("fit: `validation_split` must be a float in [0, 1). "
+                         f"Received: validation_split={validation_split!r}")
+    if steps_per_epoch is not None and (not isinstance(steps_per_epoch, (int, np.integer))
+                                        or steps_per_epoch <= 0):
+        raise ValueError("fit: `steps_per_epoch` must be a positive int or None. "
+                         f"Received: steps_per_epoch={steps_per_epoch!r}")
+    if validation_split:
+        if x is None or y is None or hasattr(x, "__next__"):
+            raise ValueError(
+                "fit: `validation_split` is only supported for NumPy arrays (x and y). "
+                f"Received: x of type {type(x).__name__}. Pass `validation_data` instead."
+            )
+        if validation_data is not None:
+            warnings.warn("fit: both validation_split and validation_data given; "
+                          "validation_data is used, as in Keras.", stacklevel=2)
+        else:
+            x, y, vx, vy = split_validation(x, y, float(validation_split))
+            validation_data = (vx, vy)
+    data = make_data(x, y, batch_size, shuffle, "fit", steps_per_epoch)
+    steps = _steps(data, steps_per_epoch)
+    val = _validation(validation_data, batch_size)
+
+    history = History()
+    cbs = _callbacks(model, list(callbacks or []) + [history], verbose,
+                     epochs=epochs, steps=steps)
+    model.stop_training = False
+    model.history = history
+    cbs.on_train_begin()
+    epoch_logs: dict[str, float] = {}
+    for epoch in range(initial_epoch, epochs):
+        _reset(model)
+        cbs.on_epoch_begin(epoch)
+        seen = 0
+        for step, (xb, yb) in enumerate(data.epoch()):
+            if steps_per_epoch is not None and step >= steps_per_epoch:
+                break
+            cbs.on_train_batch_begin(step)
+            loss = train_step(model, xb, _need_labels(yb, "fit"))
+            seen += 1
+            logs = _logs(model)
+            if not math.isfinite(loss):
+                print(f"Epoch {epoch + 1}, batch {step}: invalid loss ({loss}), "
+                      "terminating training.", file=sys.stdout)
+                model.stop_training = True
+            cbs.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        if seen == 0:
+            warnings.warn("fit: your input ran out of data; interrupting training. Make sure "
+                          "it can generate at least `steps_per_epoch * epochs` batches.",
+                          stacklevel=2)
+            break
+        epoch_logs = _logs(model)
+        if val is not None:
+            val_logs = run_evaluation(model, val, callbacks=None, verbose=0)
+            epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+            _reset(model)
+        cbs.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training:
+            break
+    cbs.on_train_end(epoch_logs)
+    return history
+
+
+def _steps(data: ArrayData | IterableData, steps_per_epoch: int | None) -> int | None:
+    if isinstance(data, ArrayData):
+        return len(data) if steps_per_epoch is None else min(steps_per_epoch, len(data))
+    return data.known_length()
+
+
+def _validation(validation_data: Any, batch_size: int) -> ArrayData | IterableData | None:
+    if validation_data is None:
+        return None
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) \
+            and hasattr(validation_data[0], "shape"):
+        if len(validation_data) == 3:
+            raise ValueError("fit: `validation_data` with sample weights is not supported. "
+                             "Received: a tuple of 3 elements.")
+        return make_data(validation_data[0], validation_data[1], batch_size, False, "fit")
+    return make_data(validation_data, None, batch_size, False, "fit")
+
+
+def run_evaluation(model: Sequential, data: ArrayData | IterableData, callbacks: Any,
+                   verbose: int, steps: int | None = None) -> dict[str, float]:
+    """Evaluate over ``data``; returns the logs (loss first, then metrics)."""
+    _reset(model)
+    cbs = _callbacks(model, callbacks, verbose, epochs=1,
+                     steps=steps if steps is not None else _steps(data, None))
+    cbs.on_test_begin()
+    logs: dict[str, float] = {}
+    for step, (xb, yb) in enumerate(data.epoch()):
+        if steps is not None and step >= steps:
+            break
+        cbs.on_test_batch_begin(step)
+        test_step(model, xb, _need_labels(yb, "evaluate"))
+        logs = _logs(model)
+        cbs.on_test_batch_end(step, logs)
+    logs = _logs(model)
+    cbs.on_test_end(logs)
+    return logs
+
+
+def evaluate(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None = 32,
+             verbose: Any = "auto", return_dict: bool = False, steps: int | None = None,
+             callbacks: Any = None) -> Any:
+    model._require_compiled("evaluate")
+    verbose = check_verbose(verbose, "evaluate")
+    data = make_data(x, y, 32 if batch_size is None else batch_size, False, "evaluate", steps)
+    logs = run_evaluation(model, data, callbacks, verbose, steps)
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def predict(model: Sequential, x: Any, batch_size: int | None = 32, verbose: Any = "auto",
+            steps: int | None = None, callbacks: Any = None) -> np.ndarray:
+    verbose = check_verbose(verbose, "predict")
+    data = make_data(x, None, 32 if batch_size is None else batch_size, False, "predict", steps)
+    cbs = _callbacks(model, callbacks, verbose, epochs=1, steps=_steps(data, steps))
+    cbs.on_predict_begin()
+    outputs = []
+    for step, (xb, _) in enumerate(data.epoch()):
+        if steps is not None and step >= steps:
+            break
+        cbs.on_predict_batch_begin(step)
+        outputs.append(model.predict_on_batch(xb))
+        cbs.on_predict_batch_end(step, None)
+    cbs.on_predict_end()
+    if not outputs:
+        raise ValueError("predict: the input produced no batches. Received: an empty input.")
+    return np.concatenate(outputs, axis=0)
