@@ -314,7 +314,9 @@ def from_keras(source: Any, model: Any = None) -> Any:
             f"from_keras: Keras model '{source.name}' is not built; start it with "
             "keras.Input(shape) or build it first."
         ) from err
-    layers: list[Layer] = [InputLayer(input_shape[1:])]
+    first = source.get_config()["layers"][0]
+    input_name = first["config"].get("name") if first.get("class_name") == "InputLayer" else None
+    layers: list[Layer] = [InputLayer(input_shape[1:], name=input_name)]
     shape = input_shape
     for klayer in source.layers:
         layer = layer_from_keras(klayer, input_shape=shape)
@@ -337,6 +339,6 @@ def to_keras(model: Any) -> Any:
     for layer in model.layers:
         klayers.append(layer_to_keras(layer, input_shape=shape))
         shape = layer.output_shape
-    kmodel = keras.Sequential([keras.Input(tuple(model.input_shape[1:])), *klayers],
-                              name=model.name)
+    kinput = keras.Input(tuple(model.input_shape[1:]), name=model.input_layer.name)
+    kmodel = keras.Sequential([kinput, *klayers], name=model.name)
     return kmodel

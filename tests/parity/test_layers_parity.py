@@ -50,15 +50,23 @@ CONV_GRID = [
     dict(kernel_size=(1, 3), strides=(1, 3), padding="valid", size=(6, 10), channels=(2, 3)),
     dict(kernel_size=4, strides=3, padding="same", size=(10, 11), channels=(3, 2)),
 ] + [
-    # 3x3 stride 1 with >= 16 input channels takes minicnn's Winograd F(2x2, 3x3) route
-    dict(kernel_size=3, strides=1, padding=p, size=hw, channels=c)
-    for p, hw, c in itertools.product(("valid", "same"), ((7, 9), (8, 8)), ((16, 8), (64, 32)))
+    # 3x3 stride 1 with >= 16 input channels, through both of minicnn's routes: im2col and
+    # Winograd F(2x2, 3x3) (opt-in with MINICNN_WINOGRAD=1)
+    dict(kernel_size=3, strides=1, padding=p, size=hw, channels=c, winograd=w)
+    for p, hw, c, w in itertools.product(("valid", "same"), ((7, 9), (8, 8)),
+                                         ((16, 8), (64, 32)), (False, True))
 ]
 
 
 @pytest.mark.parametrize("case", CONV_GRID, ids=lambda c: "-".join(
-    f"{v}" for v in (c["kernel_size"], c["strides"], c["padding"], c["size"], c["channels"])))
-def test_conv2d(tf, keras, record, case):
+    f"{v}" for v in (c["kernel_size"], c["strides"], c["padding"], c["size"], c["channels"])
+) + ("-winograd" if c.get("winograd") else ""))
+def test_conv2d(tf, keras, record, monkeypatch, case):
+    from minicnn.ops import conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "_winograd_on", bool(case.get("winograd")))
+    if case.get("winograd"):
+        assert conv_ops.use_winograd(3, 3, 1, 1, case["channels"][0], np.dtype(np.float32))
     rng = np.random.default_rng(0)
     cin, cout = case["channels"]
     x = rng.standard_normal((2, *case["size"], cin)).astype(np.float32)
