@@ -5,12 +5,13 @@ minicnn uses Keras's layouts (NHWC activations, HWIO conv kernels, (in, out) den
 no array is transposed or reordered.
 
 Supported layers: Input/InputLayer, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout,
-Dense and Activation, with activations given as strings ("relu", "sigmoid", "tanh", "softmax",
-"linear"). Everything else, and every option minicnn cannot honour (dilation, groups,
-``channels_first``, regularisers, constraints, ``noise_shape``, a non-float32 dtype policy, LoRA,
-quantisation, an initialiser with non-default arguments), raises ``KerasCompatError`` naming the
-layer and the option. Initialisers are carried by name (``GlorotUniform`` <-> "glorot_uniform");
-their seeds are not (minicnn draws from ``minicnn.set_seed``'s generator).
+Dense, Activation and Rescaling (scalar scale and offset), with activations given as strings
+("relu", "sigmoid", "tanh", "softmax", "linear"). Everything else, and every option minicnn
+cannot honour (dilation, groups, ``channels_first``, regularisers, constraints, ``noise_shape``,
+a non-float32 dtype policy, LoRA, quantisation, an initialiser with non-default arguments),
+raises ``KerasCompatError`` naming the layer and the option. Initialisers are carried by name
+(``GlorotUniform`` <-> "glorot_uniform"); their seeds are not (minicnn draws from
+``minicnn.set_seed``'s generator).
 
 TensorFlow is imported only inside the functions that need it: ``import minicnn`` never loads it.
 
@@ -40,6 +41,7 @@ from minicnn.layers import (
     InputLayer,
     Layer,
     MaxPooling2D,
+    Rescaling,
 )
 
 __all__ = [
@@ -60,6 +62,7 @@ SUPPORTED_LAYERS: dict[str, type[Layer]] = {
     "Dropout": Dropout,
     "Dense": Dense,
     "Activation": Activation,
+    "Rescaling": Rescaling,
 }
 
 # Keras initialiser class -> minicnn registry name. Carried only with Keras's default arguments.
@@ -102,6 +105,7 @@ _CARRIED: dict[str, tuple[str, ...]] = {
     "Flatten": (),
     "Dropout": ("rate", "seed"),
     "Activation": ("activation",),
+    "Rescaling": ("scale", "offset"),
 }
 
 
@@ -218,6 +222,10 @@ def layer_from_keras(klayer: Any, input_shape: Sequence[Any] | None = None) -> L
             value = _initializer_from_keras(value, who, key)
         elif key == "activation":
             value = _activation_from_keras(value, who)
+        elif key in ("scale", "offset") and not isinstance(value, (int, float)):
+            raise KerasCompatError(
+                f"from_keras: {who}: only a scalar {key} is supported. Received: {key}={value!r}"
+            )
         elif isinstance(value, list):
             value = tuple(value)
         kwargs[key] = value

@@ -31,6 +31,7 @@ def test_import_does_not_load_tensorflow():
     lambda L: L.Flatten(name="f"),
     lambda L: L.Dropout(0.25, seed=7, name="r"),
     lambda L: L.Activation("tanh", name="t"),
+    lambda L: L.Rescaling(1 / 255, offset=-0.5, name="s"),
 ])
 def test_config_round_trip(keras, make):
     """Keras -> minicnn -> Keras gives the same Keras config, and minicnn's config has the same
@@ -76,6 +77,7 @@ def test_weights_move_both_ways(keras):
     (lambda L: L.MaxPooling2D(2, data_format="channels_first"), "data_format"),
     (lambda L: L.Dropout(0.5, noise_shape=(None, 1)), "noise_shape"),
     (lambda L: L.Dense(2, dtype="float64"), "dtype"),
+    (lambda L: L.Rescaling([1.0, 2.0, 3.0]), "scale"),
 ])
 def test_unsupported_option_is_named(keras, make, option):
     layer = make(keras.layers)

@@ -156,3 +156,10 @@ def test_dropout_rate_zero_in_training_is_identity(tf, keras, record):
     rng = np.random.default_rng(9)
     x = rng.standard_normal((4, 10)).astype(np.float32)
     _check_layer(tf, record, "Dropout", keras.layers.Dropout(0.0), x, rng, training=True)
+
+
+@pytest.mark.parametrize("scale,offset", [(1 / 255, 0.0), (2.0, -1.0)])
+def test_rescaling(tf, keras, record, scale, offset):
+    rng = np.random.default_rng(10)
+    x = rng.uniform(0, 255, (2, 5, 6, 3)).astype(np.float32)
+    _check_layer(tf, record, "Rescaling", keras.layers.Rescaling(scale, offset), x, rng)
