@@ -1,4 +1,4 @@
-"""examples/catdog.py end to end, in subprocesses, on a tiny folder copied from the bundled subset."""
+"""examples/catdog.py end to end, in subprocesses, on a tiny copy of the bundled subset."""
 
 import json
 import re
