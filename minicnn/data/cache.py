@@ -114,9 +114,18 @@ class DiskCache:
     Raises:
         ValueError: `cache_dir` lies inside `directory`.
 
-    Example:
-        >>> cache = DiskCache("data/train", (128, 128), "bilinear")  # doctest: +SKIP
-        >>> arrays, locs, bad = cache.ensure(paths)                  # doctest: +SKIP
+    Example (cache the bundled test folder's cats in a temporary folder):
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import minicnn
+        >>> cats = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small/test_set/cats"
+        >>> paths = sorted(str(p) for p in cats.glob("*.jpg"))
+        >>> cache = DiskCache(cats, (32, 32), "bilinear", cache_dir=tempfile.mkdtemp())
+        >>> shards, locs, bad = cache.ensure(paths, verbose=False)
+        >>> len(paths), locs.shape, bad
+        (50, (50, 2), {})
+        >>> shards[0].dtype, shards[0].shape[1:]
+        (dtype('uint8'), (32, 32, 3))
     """
 
     def __init__(

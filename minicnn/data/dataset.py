@@ -123,9 +123,22 @@ class ImageDataset:
         categorical ``(B, C)`` float32 one-hot.
 
     Example:
-        >>> ds = image_dataset_from_directory("catdog/training_set", seed=1)  # doctest: +SKIP
-        >>> for x, y in ds:                                                    # doctest: +SKIP
+        >>> from pathlib import Path
+        >>> import minicnn as mc
+        >>> from minicnn.data import image_dataset_from_directory
+        >>> folder = Path(mc.__file__).parents[1] / "examples/data/catdog_small/test_set"
+        >>> ds = image_dataset_from_directory(folder, label_mode="binary", image_size=(32, 32),
+        ...                                   batch_size=25, seed=1, cache="memory",
+        ...                                   verbose=False)
+        >>> len(ds), ds.num_samples, ds.class_names
+        (4, 100, ['cats', 'dogs'])
+        >>> model = mc.Sequential([mc.Input((32, 32, 3)), mc.Rescaling(1 / 255), mc.Flatten(),
+        ...                        mc.Dense(1, activation="sigmoid")])
+        >>> model.compile(optimizer="sgd", loss="binary_crossentropy")
+        >>> for x, y in ds.take(2):
         ...     loss = model.train_on_batch(x, y)
+        >>> x.shape, y.shape, x.dtype
+        ((25, 32, 32, 3), (25, 1), dtype('float32'))
     """
 
     def __init__(
@@ -195,8 +208,17 @@ class ImageDataset:
         `fn` (e.g. `Augment`) stays reproducible.
 
         Example:
-            >>> aug = Augment(flip="horizontal", zoom=0.1, seed=0)          # doctest: +SKIP
-            >>> train = train.map(lambda x, y: (aug(x), y))                 # doctest: +SKIP
+            >>> from pathlib import Path
+            >>> import minicnn
+            >>> from minicnn.data import Augment, image_dataset_from_directory
+            >>> folder = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small"
+            >>> train = image_dataset_from_directory(folder / "test_set", image_size=(32, 32),
+            ...                                      seed=1, cache="memory", verbose=False)
+            >>> aug = Augment(flip="horizontal", zoom=0.1, seed=0)
+            >>> flipped = train.map(lambda x, y: (aug(x), y))
+            >>> x, y = next(iter(flipped))
+            >>> x.shape, y.dtype
+            ((32, 32, 32, 3), dtype('int32'))
         """
         if not callable(fn):
             raise ValueError(f"`map` expects a callable. Received: fn={fn!r}")

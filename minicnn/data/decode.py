@@ -100,7 +100,12 @@ def load_image(
         One of `DECODE_ERRORS` when the file is empty, truncated or not an image.
 
     Example:
-        >>> x = load_image("cat.1.jpg", (128, 128))  # doctest: +SKIP
+        >>> from pathlib import Path
+        >>> import minicnn
+        >>> cats = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small/test_set/cats"
+        >>> x = load_image(cats / "cat.4001.jpg", (128, 128))
+        >>> x.shape, x.dtype
+        ((128, 128, 3), dtype('uint8'))
     """
     resample = resampling_filter(interpolation)
     height, width = image_size
