@@ -34,6 +34,14 @@ class ArraySource:
     Args:
         shards: uint8 arrays. Shape: ``(rows, H, W, 3)`` each.
         locs: ``(shard, row)`` per image. Shape: ``(N, 2)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data.dataset import ArraySource
+        >>> shard = np.arange(3, dtype=np.uint8).reshape(3, 1, 1, 1).repeat(3, axis=3)
+        >>> src = ArraySource([shard], np.array([[0, 2], [0, 0]]))    # image 0 = row 2
+        >>> src.read(np.array([0, 1]))[:, 0, 0, 0]
+        array([2, 0], dtype=uint8)
     """
 
     def __init__(self, shards: Sequence[np.ndarray], locs: np.ndarray) -> None:
@@ -65,6 +73,18 @@ class FileSource:
         image_size: ``(height, width)``.
         interpolation: resize filter name.
         num_threads: decode threads per epoch.
+
+    Example:
+        >>> from pathlib import Path
+        >>> import minicnn
+        >>> cats = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small/test_set/cats"
+        >>> import numpy as np
+        >>> from minicnn.data.dataset import FileSource
+        >>> src = FileSource([str(cats / "cat.4001.jpg")], (8, 8), "bilinear", num_threads=1)
+        >>> with src.reader() as read:
+        ...     batch = read(np.array([0, 0]))
+        >>> batch.shape, batch.dtype
+        ((2, 8, 8, 3), dtype('uint8'))
     """
 
     def __init__(

@@ -27,7 +27,17 @@ SHOWN_BAD_FILES = 5
 
 
 class SkippedImageWarning(UserWarning):
-    """Issued once per loader call when unreadable image files were left out."""
+    """Issued once per loader call when unreadable image files were left out.
+
+    Silence it with ``warnings.simplefilter("ignore", SkippedImageWarning)``.
+
+    Example:
+        >>> import warnings
+        >>> from minicnn.data import SkippedImageWarning
+        >>> issubclass(SkippedImageWarning, UserWarning)
+        True
+        >>> warnings.simplefilter("ignore", SkippedImageWarning)
+    """
 
 
 def _probe_many(paths: Sequence[str], num_threads: int) -> dict[int, str]:
