@@ -10,22 +10,59 @@ Activation = Callable[[Tensor], Tensor]
 
 
 def linear(x: Tensor) -> Tensor:
+    """The identity, Keras's "linear" (also what ``activation=None`` means).
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.activations.linear(mc.Tensor([-1.0, 2.0]))
+        Tensor([-1.,  2.])
+    """
     return x
 
 
 def relu(x: Tensor) -> Tensor:
+    """``max(x, 0)`` elementwise.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.activations.relu(mc.Tensor([-1.0, 2.0]))
+        Tensor([0., 2.])
+    """
     return x.relu()
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    """``1 / (1 + exp(-x))`` elementwise (computed stably for large ``|x|``).
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.activations.sigmoid(mc.Tensor([0.0]))
+        Tensor([0.5])
+    """
     return x.sigmoid()
 
 
 def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent elementwise.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.activations.tanh(mc.Tensor([0.0]))
+        Tensor([0.])
+    """
     return x.tanh()
 
 
 def softmax(x: Tensor) -> Tensor:
+    """Softmax over the last axis: non-negative values that sum to 1 per sample.
+
+    Shape: (N, ..., K) -> (N, ..., K)
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.activations.softmax(mc.Tensor([[0.0, 0.0]]))
+        Tensor([[0.5, 0.5]])
+    """
     return x.softmax(axis=-1)
 
 
@@ -39,7 +76,20 @@ _REGISTRY: dict[str, Activation] = {
 
 
 def get(identifier: str | Activation | None) -> Activation:
-    """Return the activation for a Keras name (None means "linear") or a callable as is."""
+    """Return the activation for a Keras name (None means "linear") or a callable as is.
+
+    Args:
+        identifier: "relu", "sigmoid", "tanh", "softmax", "linear", None, or a callable
+            ``Tensor -> Tensor``.
+
+    Raises:
+        ValueError: an unknown name, listing the known ones.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.activations.get("ReLU") is mc.activations.relu
+        True
+    """
     if identifier is None:
         return linear
     if callable(identifier):
@@ -53,7 +103,13 @@ def get(identifier: str | Activation | None) -> Activation:
 
 
 def name_of(fn: Activation) -> str:
-    """The Keras name of a registered activation (for configs and summaries)."""
+    """The Keras name of a registered activation (for configs and summaries).
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.activations.name_of(mc.activations.get(None))
+        'linear'
+    """
     for key, value in _REGISTRY.items():
         if value is fn:
             return key

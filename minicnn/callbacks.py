@@ -60,7 +60,19 @@ class Callback:
 
 
 class CallbackList(Callback):
-    """Dispatches every hook to a list of callbacks, in order."""
+    """Dispatches every hook to a list of callbacks, in order (``fit`` builds one).
+
+    Args:
+        callbacks: ``Callback`` instances.
+        model: the model, given to each callback's ``set_model``.
+        **params: e.g. ``epochs``, ``steps``, ``verbose``, given to each ``set_params``.
+
+    Example:
+        >>> import minicnn as mc
+        >>> log = mc.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: print(e, logs))
+        >>> mc.callbacks.CallbackList([log], epochs=1).on_epoch_end(0, {"loss": 0.5})
+        0 {'loss': 0.5}
+    """
 
     def __init__(self, callbacks: Sequence[Callback] = (), model: Any = None,
                  **params: Any):
@@ -162,9 +174,24 @@ class History(Callback):
 class ProgbarLogger(Callback):
     """Prints ``Epoch i/N`` (when N > 1) and the progress bar or per-epoch line, as Keras.
 
+    ``fit``, ``evaluate`` and ``predict`` add one when ``verbose`` is not 0.
+
     Args:
         stream: where to print (default ``sys.stdout``).
         clock: time source for the bar (default ``time.time``); tests inject a fake one.
+
+    Example:
+        >>> import io, numpy as np, minicnn as mc
+        >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> out = io.StringIO()
+        >>> logger = mc.callbacks.ProgbarLogger(stream=out, clock=lambda: 0.0)
+        >>> _ = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=2, verbose=2, callbacks=[logger])
+        >>> print(out.getvalue(), end="")
+        Epoch 1/2
+        1/1 - 0s - 0s/step - loss: 0.0000e+00
+        Epoch 2/2
+        1/1 - 0s - 0s/step - loss: 0.0000e+00
     """
 
     def __init__(self, stream: TextIO | None = None, clock: Callable[[], float] | None = None):

@@ -34,7 +34,22 @@ def _write_npz(fileobj: Any, arrays: Mapping[str, np.ndarray]) -> None:
 
 
 def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
-    """Write ``arrays`` to ``path`` as ``.npz`` atomically (temp file, fsync, ``os.replace``)."""
+    """Write ``arrays`` to ``path`` as ``.npz`` atomically (temp file, fsync, ``os.replace``).
+
+    A crash mid-write leaves any previous file at ``path`` intact and no temporary file behind.
+
+    Args:
+        path: destination file; its folder must exist.
+        arrays: name -> array; written with ``np.savez`` (no pickle for numeric arrays).
+
+    Example:
+        >>> import os, tempfile, numpy as np
+        >>> from minicnn.io import atomic_save_npz
+        >>> path = os.path.join(tempfile.mkdtemp(), "x.npz")
+        >>> atomic_save_npz(path, {"a": np.arange(3)})
+        >>> np.load(path)["a"]
+        array([0, 1, 2])
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
@@ -54,7 +69,20 @@ def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -
 
 def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray],
                 meta: Any = None) -> None:
-    """Save named arrays plus JSON-serialisable ``meta`` to one ``.npz`` file, atomically."""
+    """Save named arrays plus JSON-serialisable ``meta`` to one ``.npz`` file, atomically.
+
+    Args:
+        path: destination file.
+        arrays: name -> array (``"__meta__"`` is reserved).
+        meta: any JSON-serialisable value, stored as a 0-d unicode array.
+
+    Example:
+        >>> import os, tempfile, numpy as np, minicnn as mc
+        >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
+        >>> mc.io.save_arrays(path, {"kernel": np.zeros((2, 1))}, meta={"format": "demo"})
+        >>> mc.io.load_arrays(path)[1]
+        {'format': 'demo'}
+    """
     payload = dict(arrays)
     if META_KEY in payload:
         raise ValueError(f"Array name {META_KEY!r} is reserved.")
@@ -63,7 +91,22 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray],
 
 
 def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], Any]:
-    """Read ``save_arrays``'s file: ``(arrays, meta)``. Errors name the path."""
+    """Read ``save_arrays``'s file: ``(arrays, meta)``. Errors name the path.
+
+    Loads with ``allow_pickle=False``: a file holding Python objects is refused.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: pickled objects, not an ``.npz``, no metadata, or corrupt metadata.
+
+    Example:
+        >>> import os, tempfile, numpy as np, minicnn as mc
+        >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
+        >>> mc.io.save_arrays(path, {"b": np.ones(2, np.float32)})
+        >>> arrays, meta = mc.io.load_arrays(path)
+        >>> arrays["b"], meta
+        (array([1., 1.], dtype=float32), None)
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such file: '{path}'")

@@ -72,6 +72,20 @@ class _LossFn(Function):
 
 
 class BinaryCrossentropyFn(_LossFn):
+    """Binary cross-entropy as one autograd Function (clipped at 1e-7, as Keras).
+
+    The fused graph node behind ``BinaryCrossentropy``: ``compute`` returns the per-sample loss
+    and its gradient with respect to ``y_pred``. Use the ``BinaryCrossentropy`` class (or
+    ``binary_crossentropy``); this is what it applies.
+
+    Example:
+        >>> from minicnn.losses import BinaryCrossentropyFn
+        >>> from minicnn.tensor import Tensor
+        >>> loss = BinaryCrossentropyFn.apply(Tensor([[0.5]]), Tensor([[1.0]]),
+        ...                     reduction="sum_over_batch_size", from_logits=False)
+        >>> loss.item()  # -log(0.5)
+        0.693147...
+    """
     def compute(self, x, y, from_logits):
         y = _match_rank(y, x, "binary_crossentropy").astype(x.dtype, copy=False)
         C = x.dtype.type(x.shape[-1])
@@ -88,6 +102,20 @@ class BinaryCrossentropyFn(_LossFn):
 
 
 class CategoricalCrossentropyFn(_LossFn):
+    """Categorical cross-entropy over one-hot labels as one autograd Function.
+
+    The fused graph node behind ``CategoricalCrossentropy``: ``compute`` returns the per-sample
+    loss and its gradient with respect to ``y_pred``. Use the ``CategoricalCrossentropy`` class
+    (or ``categorical_crossentropy``); this is what it applies.
+
+    Example:
+        >>> from minicnn.losses import CategoricalCrossentropyFn
+        >>> from minicnn.tensor import Tensor
+        >>> loss = CategoricalCrossentropyFn.apply(Tensor([[0.25, 0.75]]), Tensor([[0.0, 1.0]]),
+        ...                     reduction="sum_over_batch_size", from_logits=False)
+        >>> loss.item()  # -log(0.75)
+        0.287682...
+    """
     def compute(self, x, y, from_logits):
         y = _match_rank(y, x, "categorical_crossentropy").astype(x.dtype, copy=False)
         if from_logits:
@@ -108,6 +136,21 @@ class CategoricalCrossentropyFn(_LossFn):
 
 
 class SparseCategoricalCrossentropyFn(_LossFn):
+    """Cross-entropy with integer class labels as one autograd Function.
+
+    The fused graph node behind ``SparseCategoricalCrossentropy``: ``compute`` returns the per-
+    sample loss and its gradient with respect to ``y_pred``. Use the
+    ``SparseCategoricalCrossentropy`` class (or ``sparse_categorical_crossentropy``); this is
+    what it applies.
+
+    Example:
+        >>> from minicnn.losses import SparseCategoricalCrossentropyFn
+        >>> from minicnn.tensor import Tensor
+        >>> loss = SparseCategoricalCrossentropyFn.apply(Tensor([[0.25, 0.75]]), Tensor([1]),
+        ...                     reduction="sum_over_batch_size", from_logits=False)
+        >>> loss.item()  # -log(0.75)
+        0.287682...
+    """
     def compute(self, x, y, from_logits):
         labels = np.asarray(y)
         if labels.ndim == x.ndim and labels.shape[-1] == 1:
@@ -144,6 +187,20 @@ class SparseCategoricalCrossentropyFn(_LossFn):
 
 
 class MeanSquaredErrorFn(_LossFn):
+    """Mean squared error as one autograd Function.
+
+    The fused graph node behind ``MeanSquaredError``: ``compute`` returns the per-sample loss
+    and its gradient with respect to ``y_pred``. Use the ``MeanSquaredError`` class (or
+    ``mean_squared_error``); this is what it applies.
+
+    Example:
+        >>> from minicnn.losses import MeanSquaredErrorFn
+        >>> from minicnn.tensor import Tensor
+        >>> loss = MeanSquaredErrorFn.apply(Tensor([[1.0, 3.0]]), Tensor([[0.0, 0.0]]),
+        ...                     reduction="sum_over_batch_size", from_logits=False)
+        >>> loss.item()  # (1 + 9) / 2
+        5.0
+    """
     def compute(self, x, y, from_logits):
         y = _match_rank(y, x, "mean_squared_error").astype(x.dtype, copy=False)
         diff = x - y
@@ -157,6 +214,15 @@ class Loss:
     Args:
         name: the loss's name (Keras's snake-case default).
         reduction: "sum_over_batch_size" (mean over samples, the default), "sum" or "none".
+        from_logits: whether ``y_pred`` holds logits instead of probabilities.
+
+    Shape: y_true and y_pred (N, ..., K) -> a scalar, or (N, ...) with ``reduction="none"``.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> mse = mc.losses.MeanSquaredError(reduction="none")
+        >>> mse(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[1.0, 1.0], [1.0, 3.0]])).numpy()
+        array([1., 2.])
     """
 
     fn: type[_LossFn]
@@ -349,12 +415,25 @@ def get(identifier: Any) -> Loss:
 
 
 def serialize(loss: Loss) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}`` for saving."""
+    """``{"class_name": ..., "config": ...}`` for saving.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.losses.serialize(mc.losses.get("binary_crossentropy"))["class_name"]
+        'BinaryCrossentropy'
+    """
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
 
 def deserialize(spec: dict[str, Any]) -> Loss:
-    """Inverse of ``serialize`` (only minicnn's own loss classes)."""
+    """Inverse of ``serialize`` (only minicnn's own loss classes).
+
+    Example:
+        >>> import minicnn as mc
+        >>> spec = mc.losses.serialize(mc.losses.BinaryCrossentropy(from_logits=True))
+        >>> mc.losses.deserialize(spec)
+        <BinaryCrossentropy from_logits=True>
+    """
     cls = _CLASSES.get(spec.get("class_name", ""))
     if cls is None:
         raise ValueError(f"Unknown loss class. Received: {spec.get('class_name')!r}")

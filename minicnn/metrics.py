@@ -21,8 +21,21 @@ import numpy as np
 class Metric:
     """Base class: a weighted running mean of per-sample values from ``values(y_true, y_pred)``.
 
+    ``update_state`` adds a batch, ``result`` gives the mean so far, ``reset_state`` starts over
+    (``fit`` resets at each epoch, so logs show running means as Keras's do).
+
     Args:
         name: the key under which the metric appears in logs.
+
+    Example (a custom metric: mean absolute error):
+        >>> import numpy as np, minicnn as mc
+        >>> class MAE(mc.metrics.Metric):
+        ...     def values(self, y_true, y_pred):
+        ...         return np.abs(y_true - y_pred).mean(axis=-1)
+        >>> m = MAE(name="mae")
+        >>> m.update_state(np.array([[0.0], [1.0]]), np.array([[0.5], [1.0]]))
+        >>> m.result()
+        0.25
     """
 
     direction = "up"
@@ -200,12 +213,24 @@ def get(identifier: Any) -> Metric:
 
 
 def serialize(metric: Metric) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}`` for saving."""
+    """``{"class_name": ..., "config": ...}`` for saving.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.metrics.serialize(mc.metrics.BinaryAccuracy())
+        {'class_name': 'BinaryAccuracy', 'config': {'name': 'binary_accuracy', 'threshold': 0.5}}
+    """
     return {"class_name": type(metric).__name__, "config": metric.get_config()}
 
 
 def deserialize(spec: dict[str, Any]) -> Metric:
-    """Inverse of ``serialize`` (only minicnn's own metrics)."""
+    """Inverse of ``serialize`` (only minicnn's own metrics).
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.metrics.deserialize({"class_name": "BinaryAccuracy", "config": {"name": "acc"}})
+        <BinaryAccuracy name='acc'>
+    """
     cls = _CLASSES.get(spec.get("class_name", ""))
     if cls is None:
         raise ValueError(f"Unknown metric class. Received: {spec.get('class_name')!r}")

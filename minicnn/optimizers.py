@@ -44,6 +44,18 @@ class Optimizer:
     Subclasses list their slot names in ``slot_names()`` and implement ``update(i, param, grad)``.
     ``apply(params)`` uses each parameter's ``.grad`` (parameters whose grad is None are
     skipped); ``apply_gradients(pairs)`` takes ``(grad, param)`` pairs, as Keras.
+
+    Args:
+        learning_rate: the step size (a non-negative number; callbacks may change it).
+        name: the optimizer's name.
+
+    Example (one plain SGD step by hand):
+        >>> import numpy as np, minicnn as mc
+        >>> w = mc.Parameter(np.array([1.0, 2.0], np.float32))
+        >>> opt = mc.optimizers.SGD(learning_rate=0.5)
+        >>> opt.apply_gradients([(np.array([1.0, -1.0], np.float32), w)])
+        >>> w.numpy(), opt.iterations
+        (array([0.5, 2.5], dtype=float32), 1)
     """
 
     def __init__(self, learning_rate: float = 0.001, name: str | None = None):
@@ -304,12 +316,25 @@ def get(identifier: Any) -> Optimizer:
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}`` for saving."""
+    """``{"class_name": ..., "config": ...}`` for saving.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.optimizers.serialize(mc.optimizers.get("sgd"))["class_name"]
+        'SGD'
+    """
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
 def deserialize(spec: dict[str, Any]) -> Optimizer:
-    """Inverse of ``serialize`` (only minicnn's own optimizers)."""
+    """Inverse of ``serialize`` (only minicnn's own optimizers).
+
+    Example:
+        >>> import minicnn as mc
+        >>> spec = mc.optimizers.serialize(mc.optimizers.Adam(learning_rate=0.01))
+        >>> mc.optimizers.deserialize(spec).learning_rate
+        0.01
+    """
     cls = _CLASSES.get(spec.get("class_name", ""))
     if cls is None:
         raise ValueError(f"Unknown optimizer class. Received: {spec.get('class_name')!r}")

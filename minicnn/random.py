@@ -24,10 +24,24 @@ def set_seed(seed: int) -> None:
 
 
 def get_rng() -> np.random.Generator:
-    """The generator every random choice in minicnn uses."""
+    """The generator every random choice in minicnn uses (replaced by ``set_seed``).
+
+    Example:
+        >>> import minicnn as mc
+        >>> from minicnn.random import get_rng
+        >>> mc.set_seed(3); a = get_rng().random()
+        >>> mc.set_seed(3); a == get_rng().random()
+        True
+    """
     return _rng
 
 
 def make_rng(seed: int | None) -> np.random.Generator:
-    """A private generator for ``seed``, or the global one when ``seed`` is None."""
+    """A private generator for ``seed``, or the global one when ``seed`` is None.
+
+    Example:
+        >>> from minicnn.random import get_rng, make_rng
+        >>> make_rng(None) is get_rng(), make_rng(5).random() == make_rng(5).random()
+        (True, True)
+    """
     return _rng if seed is None else np.random.default_rng(seed)

@@ -155,3 +155,32 @@ def test_colsum_kernels_equal_numpy_twins(shape, chunks):
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(outs[0][2], outs[1][2], rtol=1e-12, atol=1e-12)
+
+
+def test_parallel_and_serial_builds_agree():
+    # the dispatcher picks by size; check both builds on one problem explicitly
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 9, 8, 4)).astype(np.float32)
+    OH, OW, PT, PL = _geom(9, 8, 3, 3, 2, 2, "same")
+    outs = []
+    for build in ("parallel", "serial"):
+        cols = np.empty((3 * OH * OW, 36), np.float32)
+        getattr(J.im2col, build)(x, 3, 3, 2, 2, PT, PL, OH, OW, cols)
+        gx = np.empty_like(x)
+        getattr(J.col2im, build)(cols, 3, 3, 2, 2, PT, PL, OH, OW, gx)
+        y = np.empty((3, OH, OW, 4), np.float32)
+        am = np.empty((3, OH, OW, 4), np.int32)
+        getattr(J.max_pool_forward, build)(x, 3, 3, 2, 2, PT, PL, y, am)
+        outs.append((cols, gx, y, am))
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dispatch_uses_parallel_build_for_large_arrays(monkeypatch):
+    calls = []
+    monkeypatch.setattr(J, "PARALLEL_MIN_ELEMENTS", 10)
+    y = np.ones((4, 4), np.float32)
+    original = J.relu_.parallel
+    monkeypatch.setattr(J.relu_, "parallel", lambda *a: calls.append("parallel") or original(*a))
+    J.relu_(y)
+    assert calls == ["parallel"]

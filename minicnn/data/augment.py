@@ -71,7 +71,14 @@ def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
 
 
 def flip_horizontal(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Mirror left-right the images where `mask` is True (all if None). Shape: ``(N, H, W, C)``."""
+    """Mirror left-right the images where `mask` is True (all if None). Shape: ``(N, H, W, C)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import flip_horizontal
+        >>> flip_horizontal(np.array([[[[1.0], [2.0]]]]))[0, 0, :, 0]   # (1, 1, 2, 1)
+        array([2., 1.])
+    """
     if mask is None:
         return x[:, :, ::-1].copy()
     out = x.copy()
@@ -80,7 +87,16 @@ def flip_horizontal(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray
 
 
 def flip_vertical(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Mirror top-bottom the images where `mask` is True (all if None)."""
+    """Mirror top-bottom the images where `mask` is True (all if None).
+
+    Shape: ``(N, H, W, C)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import flip_vertical
+        >>> flip_vertical(np.array([[[[1.0]], [[2.0]]]]))[0, :, 0, 0]   # (1, 2, 1, 1)
+        array([2., 1.])
+    """
     if mask is None:
         return x[:, ::-1].copy()
     out = x.copy()
@@ -91,7 +107,15 @@ def flip_vertical(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
 def adjust_brightness(
     x: np.ndarray, delta: np.ndarray, value_range: tuple[float, float] = (0, 255)
 ) -> np.ndarray:
-    """Add ``delta[n]`` to every value of image n, in place, then clip. ``delta``: ``(N,)``."""
+    """Add ``delta[n]`` to every value of image n, in place, then clip. ``delta``: ``(N,)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import adjust_brightness
+        >>> x = np.array([[[[0.0], [10.0]]]], np.float32)        # one 1x2 grey image
+        >>> adjust_brightness(x, np.array([250.0]))[0, 0, :, 0]       # clipped at 255
+        array([250., 255.], dtype=float32)
+    """
     x += np.asarray(delta, dtype=np.float32)[:, None, None, None]
     return np.clip(x, value_range[0], value_range[1], out=x)
 
@@ -99,7 +123,15 @@ def adjust_brightness(
 def adjust_contrast(
     x: np.ndarray, factor: np.ndarray, value_range: tuple[float, float] = (0, 255)
 ) -> np.ndarray:
-    """``(x - mean) * factor + mean`` per image and channel (Keras's formula), in place, clipped."""
+    """``(x - mean) * factor + mean`` per image and channel (Keras's formula), in place, clipped.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import adjust_contrast
+        >>> x = np.array([[[[0.0], [10.0]]]], np.float32)        # one 1x2 grey image
+        >>> adjust_contrast(x, np.array([2.0]))[0, 0, :, 0]           # mean 5, spread doubled
+        array([ 0., 15.], dtype=float32)
+    """
     mean = x.mean(axis=(1, 2), keepdims=True, dtype=np.float32)  # (N, 1, 1, C)
     f = np.asarray(factor, dtype=np.float32)[:, None, None, None]
     x -= mean
@@ -111,7 +143,15 @@ def adjust_contrast(
 def adjust_saturation(
     x: np.ndarray, factor: np.ndarray, value_range: tuple[float, float] = (0, 255)
 ) -> np.ndarray:
-    """``gray + (x - gray) * factor`` per pixel (0 = grayscale, 1 = unchanged), in place."""
+    """``gray + (x - gray) * factor`` per pixel (0 = grayscale, 1 = unchanged), in place.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import adjust_saturation
+        >>> red = np.array([[[[200.0, 0.0, 0.0]]]], np.float32)      # one red pixel
+        >>> adjust_saturation(red, np.array([0.0])).round(1)[0, 0, 0]  # factor 0: its luma grey
+        array([59.8, 59.8, 59.8], dtype=float32)
+    """
     gray = (x @ _LUMA)[..., None]  # (N, H, W, 3) -> (N, H, W, 1)
     f = np.asarray(factor, dtype=np.float32)[:, None, None, None]
     x -= gray
@@ -273,6 +313,14 @@ def affine_matrices(
     out, as in Keras) about the image centre, then a shift of ``shift * size`` pixels.
 
     Shape: every argument ``(N,)`` -> ``(N, 2, 3)`` float32.
+
+    Example (the identity map: no rotation, zoom 1, no shift):
+        >>> import numpy as np
+        >>> from minicnn.data import affine_matrices
+        >>> one, zero = np.ones(1), np.zeros(1)
+        >>> m = affine_matrices((4, 4), zero, one, one, zero, zero)
+        >>> m.shape, np.array_equal(m[0], [[1, 0, 0], [0, 1, 0]])
+        ((1, 2, 3), True)
     """
     h, w = shape
     cr, cc = (h - 1) / 2.0, (w - 1) / 2.0
@@ -306,6 +354,15 @@ def affine_warp(
 
     Returns:
         float32 batch of the same shape.
+
+    Example (a shift of half the width, filled by reflection):
+        >>> import numpy as np
+        >>> from minicnn.data import affine_matrices, affine_warp
+        >>> x = np.arange(4, dtype=np.float32).reshape(1, 1, 4, 1)
+        >>> one, zero = np.ones(1), np.zeros(1)
+        >>> m = affine_matrices((1, 4), zero, one, one, zero, np.array([0.5]))
+        >>> affine_warp(x, m)[0, 0, :, 0]
+        array([1., 0., 0., 1.], dtype=float32)
     """
     mode = _choice(fill_mode, FILL_MODES, "fill_mode")
     interp = _choice(interpolation, WARP_INTERPOLATIONS, "interpolation")
@@ -576,6 +633,14 @@ def augment(
     """Functional form of `Augment`: ``augment(x, rng, flip="horizontal", zoom=0.1)``.
 
     Same as ``Augment(**options)(x, rng)``; `rng` may be a Generator or a seed.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import augment
+        >>> x = np.full((2, 8, 8, 3), 100.0, np.float32)
+        >>> y = augment(x, 0, flip="horizontal", contrast=0.2)
+        >>> y.shape, y.dtype, bool(np.allclose(y, 100.0))   # a flat image stays flat
+        ((2, 8, 8, 3), dtype('float32'), True)
     """
     return Augment(**options)(x, _rng(rng))  # type: ignore[arg-type]
 
@@ -596,7 +661,15 @@ class RandomFlip(Augment):
 
 
 class RandomBrightness(Augment):
-    """Keras ``RandomBrightness(factor, value_range)``: add ``U(lo, hi) * (max - min)``, clip."""
+    """Keras ``RandomBrightness(factor, value_range)``: add ``U(lo, hi) * (max - min)``, clip.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import RandomBrightness
+        >>> out = RandomBrightness(0.1, seed=0)(np.full((3, 2, 2, 3), 100.0, np.float32))
+        >>> bool((np.abs(out - 100.0) <= 0.1 * 255).all())
+        True
+    """
 
     def __init__(
         self, factor: Factor, value_range: tuple[float, float] = (0, 255), seed: int | None = None
@@ -605,7 +678,14 @@ class RandomBrightness(Augment):
 
 
 class RandomContrast(Augment):
-    """Keras ``RandomContrast(factor)``: ``(x - mean) * U(1 - f, 1 + f) + mean`` per channel."""
+    """Keras ``RandomContrast(factor)``: ``(x - mean) * U(1 - f, 1 + f) + mean`` per channel.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import RandomContrast
+        >>> float(RandomContrast(0.5, seed=0)(np.zeros((2, 4, 4, 3), np.float32)).max())
+        0.0
+    """
 
     def __init__(
         self, factor: Factor, value_range: tuple[float, float] = (0, 255), seed: int | None = None
@@ -618,6 +698,13 @@ class RandomSaturation(Augment):
 
     Note: unlike Keras's ``RandomSaturation`` (where 0.5 means unchanged), here ``factor=0`` is
     the identity and the factor reads like `RandomContrast`'s.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import RandomSaturation
+        >>> grey = np.full((2, 4, 4, 3), 80.0, np.float32)
+        >>> bool(np.allclose(RandomSaturation(0.3, seed=0)(grey), 80.0))   # grey has no colour
+        True
     """
 
     def __init__(
@@ -630,6 +717,12 @@ class RandomZoom(Augment):
     """Keras ``RandomZoom(height_factor, width_factor=None)``: positive zooms out, negative in.
 
     With ``width_factor=None`` the aspect ratio is kept (one factor per image).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import RandomZoom
+        >>> RandomZoom(0.2, seed=0)(np.ones((2, 8, 8, 3), np.float32)).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(
@@ -662,7 +755,15 @@ class RandomZoom(Augment):
 
 
 class RandomRotation(Augment):
-    """Keras ``RandomRotation(factor)``: angle ``U(lo, hi) * 2π``, counter-clockwise positive."""
+    """Keras ``RandomRotation(factor)``: angle ``U(lo, hi) * 2π``, counter-clockwise positive.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import RandomRotation
+        >>> x = np.ones((2, 8, 8, 3), np.float32)
+        >>> bool(np.allclose(RandomRotation(0.1, seed=0)(x), 1.0))   # reflect fill keeps ones
+        True
+    """
 
     def __init__(
         self,
@@ -682,7 +783,14 @@ class RandomRotation(Augment):
 
 
 class RandomTranslation(Augment):
-    """Keras ``RandomTranslation(factor)``-like: shift by ``U(lo, hi) * size`` on both axes."""
+    """Keras ``RandomTranslation(factor)``-like: shift by ``U(lo, hi) * size`` on both axes.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data import RandomTranslation
+        >>> RandomTranslation(0.1, seed=0)(np.zeros((1, 8, 8, 3), np.float32)).shape
+        (1, 8, 8, 3)
+    """
 
     def __init__(
         self,

@@ -40,7 +40,14 @@ MAX_SHARDS = 8
 
 
 def default_cache_dir() -> Path:
-    """``$MINICNN_CACHE`` if set, else ``~/.cache/minicnn``."""
+    """``$MINICNN_CACHE`` if set, else ``~/.cache/minicnn``.
+
+    Example:
+        >>> import os
+        >>> from minicnn.data import default_cache_dir
+        >>> default_cache_dir().name if "MINICNN_CACHE" not in os.environ else "minicnn"
+        'minicnn'
+    """
     env = os.environ.get("MINICNN_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "minicnn"
 
@@ -63,6 +70,18 @@ def decode_into(
 
     Returns:
         ``{i: reason}`` for each file that could not be decoded; its row is left untouched.
+
+    Example:
+        >>> import numpy as np
+        >>> from pathlib import Path
+        >>> import minicnn
+        >>> cats = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small/test_set/cats"
+        >>> from minicnn.data.cache import decode_into
+        >>> paths = [str(cats / "cat.4001.jpg"), str(cats / "missing.jpg")]
+        >>> out = np.zeros((2, 16, 16, 3), np.uint8)
+        >>> bad = decode_into(paths, out, (16, 16), "bilinear", num_threads=1)
+        >>> list(bad), bool(out[0].any()), bool(out[1].any())
+        ([1], True, False)
     """
     load = load or decode.load_image
     bad: dict[int, str] = {}
@@ -114,9 +133,18 @@ class DiskCache:
     Raises:
         ValueError: `cache_dir` lies inside `directory`.
 
-    Example:
-        >>> cache = DiskCache("data/train", (128, 128), "bilinear")  # doctest: +SKIP
-        >>> arrays, locs, bad = cache.ensure(paths)                  # doctest: +SKIP
+    Example (cache the bundled test folder's cats in a temporary folder):
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import minicnn
+        >>> cats = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small/test_set/cats"
+        >>> paths = sorted(str(p) for p in cats.glob("*.jpg"))
+        >>> cache = DiskCache(cats, (32, 32), "bilinear", cache_dir=tempfile.mkdtemp())
+        >>> shards, locs, bad = cache.ensure(paths, verbose=False)
+        >>> len(paths), locs.shape, bad
+        (50, (50, 2), {})
+        >>> shards[0].dtype, shards[0].shape[1:]
+        (dtype('uint8'), (32, 32, 3))
     """
 
     def __init__(

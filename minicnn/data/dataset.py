@@ -34,6 +34,14 @@ class ArraySource:
     Args:
         shards: uint8 arrays. Shape: ``(rows, H, W, 3)`` each.
         locs: ``(shard, row)`` per image. Shape: ``(N, 2)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data.dataset import ArraySource
+        >>> shard = np.arange(3, dtype=np.uint8).reshape(3, 1, 1, 1).repeat(3, axis=3)
+        >>> src = ArraySource([shard], np.array([[0, 2], [0, 0]]))    # image 0 = row 2
+        >>> src.read(np.array([0, 1]))[:, 0, 0, 0]
+        array([2, 0], dtype=uint8)
     """
 
     def __init__(self, shards: Sequence[np.ndarray], locs: np.ndarray) -> None:
@@ -65,6 +73,18 @@ class FileSource:
         image_size: ``(height, width)``.
         interpolation: resize filter name.
         num_threads: decode threads per epoch.
+
+    Example:
+        >>> from pathlib import Path
+        >>> import minicnn
+        >>> cats = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small/test_set/cats"
+        >>> import numpy as np
+        >>> from minicnn.data.dataset import FileSource
+        >>> src = FileSource([str(cats / "cat.4001.jpg")], (8, 8), "bilinear", num_threads=1)
+        >>> with src.reader() as read:
+        ...     batch = read(np.array([0, 0]))
+        >>> batch.shape, batch.dtype
+        ((2, 8, 8, 3), dtype('uint8'))
     """
 
     def __init__(
@@ -123,9 +143,22 @@ class ImageDataset:
         categorical ``(B, C)`` float32 one-hot.
 
     Example:
-        >>> ds = image_dataset_from_directory("catdog/training_set", seed=1)  # doctest: +SKIP
-        >>> for x, y in ds:                                                    # doctest: +SKIP
+        >>> from pathlib import Path
+        >>> import minicnn as mc
+        >>> from minicnn.data import image_dataset_from_directory
+        >>> folder = Path(mc.__file__).parents[1] / "examples/data/catdog_small/test_set"
+        >>> ds = image_dataset_from_directory(folder, label_mode="binary", image_size=(32, 32),
+        ...                                   batch_size=25, seed=1, cache="memory",
+        ...                                   verbose=False)
+        >>> len(ds), ds.num_samples, ds.class_names
+        (4, 100, ['cats', 'dogs'])
+        >>> model = mc.Sequential([mc.Input((32, 32, 3)), mc.Rescaling(1 / 255), mc.Flatten(),
+        ...                        mc.Dense(1, activation="sigmoid")])
+        >>> model.compile(optimizer="sgd", loss="binary_crossentropy")
+        >>> for x, y in ds.take(2):
         ...     loss = model.train_on_batch(x, y)
+        >>> x.shape, y.shape, x.dtype
+        ((25, 32, 32, 3), (25, 1), dtype('float32'))
     """
 
     def __init__(
@@ -195,8 +228,17 @@ class ImageDataset:
         `fn` (e.g. `Augment`) stays reproducible.
 
         Example:
-            >>> aug = Augment(flip="horizontal", zoom=0.1, seed=0)          # doctest: +SKIP
-            >>> train = train.map(lambda x, y: (aug(x), y))                 # doctest: +SKIP
+            >>> from pathlib import Path
+            >>> import minicnn
+            >>> from minicnn.data import Augment, image_dataset_from_directory
+            >>> folder = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small"
+            >>> train = image_dataset_from_directory(folder / "test_set", image_size=(32, 32),
+            ...                                      seed=1, cache="memory", verbose=False)
+            >>> aug = Augment(flip="horizontal", zoom=0.1, seed=0)
+            >>> flipped = train.map(lambda x, y: (aug(x), y))
+            >>> x, y = next(iter(flipped))
+            >>> x.shape, y.dtype
+            ((32, 32, 32, 3), dtype('int32'))
         """
         if not callable(fn):
             raise ValueError(f"`map` expects a callable. Received: fn={fn!r}")

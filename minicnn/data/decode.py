@@ -51,6 +51,11 @@ def resampling_filter(interpolation: str) -> Image.Resampling:
 
     Raises:
         ValueError: the name is unknown, naming the argument and what was received.
+
+    Example:
+        >>> from minicnn.data.decode import resampling_filter
+        >>> resampling_filter("Area").name        # Keras's "area" is Pillow's box filter
+        'BOX'
     """
     name = interpolation.lower() if isinstance(interpolation, str) else interpolation
     if name not in INTERPOLATIONS:
@@ -62,7 +67,14 @@ def resampling_filter(interpolation: str) -> Image.Resampling:
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
-    """Convert an opened Pillow image of any mode to mode ``RGB`` (see module docstring)."""
+    """Convert an opened Pillow image of any mode to mode ``RGB`` (see module docstring).
+
+    Example:
+        >>> from PIL import Image
+        >>> from minicnn.data.decode import to_rgb
+        >>> to_rgb(Image.new("L", (2, 2), 128)).getpixel((0, 0))
+        (128, 128, 128)
+    """
     mode = img.mode
     if mode == "RGB":
         return img
@@ -100,7 +112,12 @@ def load_image(
         One of `DECODE_ERRORS` when the file is empty, truncated or not an image.
 
     Example:
-        >>> x = load_image("cat.1.jpg", (128, 128))  # doctest: +SKIP
+        >>> from pathlib import Path
+        >>> import minicnn
+        >>> cats = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small/test_set/cats"
+        >>> x = load_image(cats / "cat.4001.jpg", (128, 128))
+        >>> x.shape, x.dtype
+        ((128, 128, 3), dtype('uint8'))
     """
     resample = resampling_filter(interpolation)
     height, width = image_size
@@ -121,6 +138,13 @@ def probe_image(path: str | os.PathLike[str]) -> None:
 
     Raises:
         One of `DECODE_ERRORS` when the file is empty, truncated or not an image.
+
+    Example:
+        >>> from pathlib import Path
+        >>> import minicnn
+        >>> cats = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small/test_set/cats"
+        >>> from minicnn.data.decode import probe_image
+        >>> probe_image(cats / "cat.4001.jpg")     # returns None: the file decodes
     """
     with Image.open(path) as img:
         if img.format == "JPEG":

@@ -32,6 +32,12 @@ def double_params(rel_paths: Sequence[str], seed: int = DOUBLE_SEED) -> np.ndarr
     """Fixed filter parameters ``(brightness delta, contrast, saturation)`` per file.
 
     Shape: ``(len(rel_paths),)`` -> ``(len(rel_paths), 3)`` float32.
+
+    Example:
+        >>> from minicnn.data.doubling import double_params
+        >>> p = double_params(["cats/cat.1.jpg", "dogs/dog.1.jpg"])
+        >>> p.shape, bool((p == double_params(["cats/cat.1.jpg", "dogs/dog.1.jpg"])).all())
+        ((2, 3), True)
     """
     out = np.empty((len(rel_paths), 3), dtype=np.float32)
     for i, rel in enumerate(rel_paths):
@@ -49,6 +55,15 @@ def apply_double(x: np.ndarray, params: np.ndarray) -> np.ndarray:
     """Mirror and colour-filter a float batch in 0..255.
 
     Shape: x ``(B, H, W, 3)``, params ``(B, 3)`` -> ``(B, H, W, 3)`` float32.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.data.doubling import apply_double
+        >>> x = np.zeros((1, 1, 2, 3), np.float32)
+        >>> x[0, 0, 0] = 255.0                      # a white pixel on the left
+        >>> y = apply_double(x, np.array([[0.0, 1.0, 1.0]], np.float32))   # filter off
+        >>> y[0, 0, :, 0]                           # mirrored: now on the right
+        array([  0., 255.], dtype=float32)
     """
     x = flip_horizontal(np.asarray(x, dtype=np.float32))
     adjust_brightness(x, params[:, 0])

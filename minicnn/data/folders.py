@@ -22,6 +22,12 @@ def data_root() -> Path:
     """The shared data folder: ``$MINICNN_DATA``, else ``<repository>/../shared/data``.
 
     Resolved from this file's location, not the working directory.
+
+    Example:
+        >>> import os
+        >>> from minicnn.data import data_root
+        >>> str(data_root()) == os.environ.get("MINICNN_DATA", str(data_root()))
+        True
     """
     env = os.environ.get("MINICNN_DATA")
     if env:
@@ -67,6 +73,15 @@ def index_directory(
         FileNotFoundError: `directory` does not exist.
         ValueError: no class sub-folders, an empty class folder, no images, or the number of
             explicit labels differs from the number of files.
+
+    Example:
+        >>> from pathlib import Path
+        >>> import minicnn
+        >>> from minicnn.data import index_directory
+        >>> folder = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small/test_set"
+        >>> paths, labels, names = index_directory(str(folder), shuffle=False)
+        >>> len(paths), names, labels[:2].tolist(), labels[-2:].tolist()
+        (100, ['cats', 'dogs'], [0, 0], [1, 1])
     """
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
@@ -142,7 +157,16 @@ def index_directory(
 def check_split_args(
     validation_split: float | None, subset: str | None, shuffle: bool, seed: int | None
 ) -> None:
-    """Raise ValueError for inconsistent `validation_split` / `subset` / `seed` (Keras rules)."""
+    """Raise ValueError for inconsistent `validation_split` / `subset` / `seed` (Keras rules).
+
+    Example:
+        >>> from minicnn.data.folders import check_split_args
+        >>> check_split_args(0.2, "both", shuffle=True, seed=1)   # consistent: returns None
+        >>> check_split_args(0.2, None, shuffle=True, seed=1)
+        Traceback (most recent call last):
+          ...
+        ValueError: If `subset` is set, `validation_split` must be set, and inversely. ...
+    """
     if validation_split is not None and not (
         isinstance(validation_split, (int, float)) and 0 < validation_split < 1
     ):
@@ -173,6 +197,11 @@ def split_counts(n: int, validation_split: float) -> tuple[int, int]:
 
     Raises:
         ValueError: either part would be empty (Keras would silently return all files).
+
+    Example:
+        >>> from minicnn.data.folders import split_counts
+        >>> split_counts(300, 0.2)
+        (240, 60)
     """
     num_val = int(validation_split * n)
     if num_val == 0 or num_val == n:

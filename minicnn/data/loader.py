@@ -27,7 +27,17 @@ SHOWN_BAD_FILES = 5
 
 
 class SkippedImageWarning(UserWarning):
-    """Issued once per loader call when unreadable image files were left out."""
+    """Issued once per loader call when unreadable image files were left out.
+
+    Silence it with ``warnings.simplefilter("ignore", SkippedImageWarning)``.
+
+    Example:
+        >>> import warnings
+        >>> from minicnn.data import SkippedImageWarning
+        >>> issubclass(SkippedImageWarning, UserWarning)
+        True
+        >>> warnings.simplefilter("ignore", SkippedImageWarning)
+    """
 
 
 def _probe_many(paths: Sequence[str], num_threads: int) -> dict[int, str]:
@@ -153,10 +163,21 @@ def image_dataset_from_directory(
     Shape:
         x: ``(B, image_size[0], image_size[1], 3)`` float32 in 0..255.
 
-    Example:
+    Example (the bundled ``examples/data/catdog_small``; ``cache="memory"`` writes nothing):
+        >>> from pathlib import Path
+        >>> import minicnn
+        >>> folder = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small"
         >>> train, val = image_dataset_from_directory(
-        ...     "catdog/training_set", label_mode="binary", validation_split=0.2,
-        ...     subset="both", seed=1337)  # doctest: +SKIP
+        ...     folder / "training_set", label_mode="binary", image_size=(32, 32),
+        ...     validation_split=0.2, subset="both", seed=1337, cache="memory")
+        Found 300 files belonging to 2 classes.
+        Using 240 files for training.
+        Using 60 files for validation.
+        >>> len(train), len(val), train.class_names
+        (8, 2, ['cats', 'dogs'])
+        >>> x, y = next(iter(val))
+        >>> x.shape, y.shape
+        ((32, 32, 32, 3), (32, 1))
     """
     if isinstance(labels, np.ndarray):
         labels = labels.tolist()

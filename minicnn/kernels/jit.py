@@ -1,16 +1,50 @@
-"""numba kernels for NHWC im2col/col2im and max/average pooling.
+"""numba kernels for NHWC im2col/col2im, max/average pooling and the fused ReLU passes.
 
 Each takes contiguous arrays and writes into a preallocated output. Loops that write disjoint
 memory run in parallel (``prange``); col2im and the pooling backward kernels scatter into
 overlapping windows, so they are parallel over images only, where writes cannot collide.
+
+Every kernel is compiled twice, parallel and serial, and ``@kernel`` picks per call: a parallel
+region costs tens of microseconds on a quiet machine and far more when the cores are busy, so
+small problems (single-image inference) run serially. ``PARALLEL_MIN_ELEMENTS`` is the switch.
 """
 
 from __future__ import annotations
 
+import functools
+import types
+
 from numba import njit, prange
 
+#: Arrays smaller than this (elements of the kernel's largest operand) take the serial build.
+PARALLEL_MIN_ELEMENTS = 1 << 20
 
-@njit(parallel=True, cache=True)
+
+def kernel(size_arg: int):
+    """Compile ``fn`` parallel and serial; dispatch on ``args[size_arg].size``."""
+
+    def wrap(fn):
+        parallel = njit(parallel=True, cache=True)(fn)
+        # a distinct function object (own qualname) so the two builds get separate cache files
+        twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
+                                  fn.__defaults__, fn.__closure__)
+        twin.__qualname__ = fn.__qualname__ + "_serial"
+        serial = njit(cache=True)(twin)
+
+        @functools.wraps(fn)
+        def dispatch(*args):
+            if args[size_arg].size >= PARALLEL_MIN_ELEMENTS:
+                return dispatch.parallel(*args)
+            return dispatch.serial(*args)
+
+        dispatch.parallel = parallel
+        dispatch.serial = serial
+        return dispatch
+
+    return wrap
+
+
+@kernel(size_arg=9)
 def im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols):
     """Copy every receptive field of ``x`` into one row of ``cols`` (zeros where padded).
 
@@ -36,7 +70,7 @@ def im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols):
                             cols[row, base + c] = 0
 
 
-@njit(parallel=True, cache=True)
+@kernel(size_arg=0)
 def col2im(cols, KH, KW, SH, SW, PT, PL, OH, OW, gx):
     """Scatter-add rows of ``cols`` back to the pixels they came from (im2col's adjoint).
 
@@ -61,7 +95,7 @@ def col2im(cols, KH, KW, SH, SW, PT, PL, OH, OW, gx):
                             gx[n, ih, iw, c] += cols[row, base + c]
 
 
-@njit(parallel=True, cache=True)
+@kernel(size_arg=0)
 def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
     """Window maxima and where they are (flat ih*W+iw; the first maximum wins ties).
 
@@ -92,7 +126,7 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
                             argmax[n, oh, ow, c] = at
 
 
-@njit(parallel=True, cache=True)
+@kernel(size_arg=2)
 def max_pool_backward(gy, argmax, gx):
     """Send each window's gradient to its maximum. Shape: gy (N, OH, OW, C) -> gx (N, H, W, C)."""
     N, OH, OW, C = gy.shape
@@ -106,7 +140,7 @@ def max_pool_backward(gy, argmax, gx):
                     gx[n, at // W, at % W, c] += gy[n, oh, ow, c]
 
 
-@njit(parallel=True, cache=True)
+@kernel(size_arg=0)
 def avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y):
     """Window means over the in-bounds positions only (TF excludes padding from the count).
 
@@ -133,7 +167,7 @@ def avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y):
                 y[n, oh, ow, c] *= inv
 
 
-@njit(parallel=True, cache=True)
+@kernel(size_arg=7)
 def avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx):
     """Spread each window's gradient evenly over its in-bounds positions.
 
@@ -156,7 +190,7 @@ def avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx):
                             gx[n, ih, iw, c] += gy[n, oh, ow, c] * inv
 
 
-@njit(parallel=True, cache=True)
+@kernel(size_arg=0)
 def bias_relu_(y, b):
     """In place: y = max(y + b, 0), one pass. Shape: y (M, F), b (F,)."""
     M, F = y.shape
@@ -166,7 +200,7 @@ def bias_relu_(y, b):
             y[i, f] = v if v > 0 else 0
 
 
-@njit(parallel=True, cache=True)
+@kernel(size_arg=0)
 def relu_(y):
     """In place: y = max(y, 0). Shape: y (M, F)."""
     M, F = y.shape
@@ -176,7 +210,7 @@ def relu_(y):
                 y[i, f] = 0
 
 
-@njit(parallel=True, cache=True)
+@kernel(size_arg=0)
 def relu_backward(gy, y, gx):
     """gx = gy where the ReLU output y is positive, else 0. Shape: gy, y, gx (M, F)."""
     M, F = gy.shape
@@ -185,7 +219,7 @@ def relu_backward(gy, y, gx):
             gx[i, f] = gy[i, f] if y[i, f] > 0 else 0
 
 
-@njit(parallel=True, cache=True)
+@kernel(size_arg=0)
 def relu_backward_colsum(gy, y, gx, partial):
     """gx = gy where y > 0, else 0, and the column sums of gx (the bias gradient) in one pass.
 
@@ -205,7 +239,7 @@ def relu_backward_colsum(gy, y, gx, partial):
                 partial[k, f] += v
 
 
-@njit(parallel=True, cache=True)
+@kernel(size_arg=0)
 def colsum(g, partial):
     """Column sums of g by row chunks into float64 ``partial``. Shape: g (M, F), partial (P, F)."""
     M, F = g.shape

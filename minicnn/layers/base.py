@@ -16,25 +16,65 @@ _name_counts: defaultdict[str, int] = defaultdict(int)
 
 
 def to_snake_case(name: str) -> str:
-    """Keras's rule: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d."""
+    """Keras's rule: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d.
+
+    Example:
+        >>> from minicnn.layers.base import to_snake_case
+        >>> to_snake_case("AveragePooling2D")
+        'average_pooling2d'
+    """
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(base: str) -> str:
-    """``base`` the first time, then ``base_1``, ``base_2``... as Keras names layers."""
+    """``base`` the first time, then ``base_1``, ``base_2``... as Keras names layers.
+
+    Example:
+        >>> import minicnn as mc
+        >>> from minicnn.layers.base import unique_name
+        >>> mc.clear_session()
+        >>> unique_name("block"), unique_name("block")
+        ('block', 'block_1')
+    """
     count = _name_counts[base]
     _name_counts[base] += 1
     return base if count == 0 else f"{base}_{count}"
 
 
 def clear_session() -> None:
-    """Reset automatic layer names (the next Conv2D is ``conv2d`` again), as Keras does."""
+    """Reset automatic layer names (the next Conv2D is ``conv2d`` again), as Keras does.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.clear_session()
+        >>> mc.Dense(1).name, mc.Dense(1).name
+        ('dense', 'dense_1')
+        >>> mc.clear_session()
+        >>> mc.Dense(1).name
+        'dense'
+    """
     _name_counts.clear()
 
 
 def normalize_tuple(value: Any, n: int, arg: str, layer: str) -> tuple[int, ...]:
-    """Turn an int or an n-sequence of positive ints into an n-tuple, or raise naming ``arg``."""
+    """Turn an int or an n-sequence of positive ints into an n-tuple, or raise naming ``arg``.
+
+    Args:
+        value: an int, or a sequence of ``n`` ints.
+        n: the tuple's length (2 for kernel sizes and strides).
+        arg: the argument's name, for the error message.
+        layer: who is asking, for the error message.
+
+    Example:
+        >>> from minicnn.layers.base import normalize_tuple
+        >>> normalize_tuple(3, 2, "kernel_size", "Conv2D")
+        (3, 3)
+        >>> normalize_tuple((2, 0), 2, "strides", "Conv2D")
+        Traceback (most recent call last):
+          ...
+        ValueError: Conv2D: the `strides` argument must be positive. Received: strides=(2, 0)
+    """
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         result = (int(value),) * n
     else:
@@ -55,6 +95,13 @@ def normalize_tuple(value: Any, n: int, arg: str, layer: str) -> tuple[int, ...]
 
 
 def normalize_padding(value: Any, layer: str) -> str:
+    """``"valid"`` or ``"same"`` (case-insensitive), or a ValueError naming ``layer``.
+
+    Example:
+        >>> from minicnn.layers.base import normalize_padding
+        >>> normalize_padding("SAME", "Conv2D")
+        'same'
+    """
     padding = value.lower() if isinstance(value, str) else value
     if padding not in ("valid", "same"):
         raise ValueError(
@@ -76,6 +123,20 @@ class Layer:
             (``conv2d``, ``conv2d_1``...).
         input_shape: optional shape of one sample, as Keras accepts on a first layer.
         trainable: whether ``fit`` updates this layer's weights.
+
+    Example (a custom layer: one learned scale per channel):
+        >>> import numpy as np, minicnn as mc
+        >>> class Scale(mc.layers.Layer):
+        ...     def build(self, input_shape):
+        ...         self.scale = self.add_weight("scale", (input_shape[-1],), "ones")
+        ...     def call(self, x, training=False):
+        ...         return x * self.scale
+        >>> layer = Scale()
+        >>> layer(np.full((2, 3), 2.0, np.float32)).numpy()
+        array([[2., 2., 2.],
+               [2., 2., 2.]], dtype=float32)
+        >>> layer.weight_names(), layer.count_params()
+        (['scale'], 3)
     """
 
     def __init__(

@@ -48,7 +48,18 @@ class InputLayer(Layer):
 
 
 def Input(shape: Sequence[int], name: str | None = None) -> InputLayer:  # noqa: N802 (Keras name)
-    """Keras's ``Input(shape)``: the first element of a ``Sequential`` list."""
+    """Keras's ``Input(shape)``: the first element of a ``Sequential`` list.
+
+    Args:
+        shape: the shape of one sample, without the batch axis.
+        name: optional layer name.
+
+    Example:
+        >>> import minicnn as mc
+        >>> model = mc.Sequential([mc.Input((28, 28, 1)), mc.Flatten()])
+        >>> model.output_shape
+        (None, 784)
+    """
     return InputLayer(shape, name=name)
 
 
@@ -124,6 +135,12 @@ class Flatten(Layer):
     """Flatten each sample to a vector, in NHWC order (so it matches Keras with no reordering).
 
     Shape: (N, d1, d2, ...) -> (N, d1*d2*...)
+
+    Example:
+        >>> import minicnn as mc, numpy as np
+        >>> x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+        >>> mc.layers.Flatten()(x).numpy()
+        array([[0., 1., 2., 3., 4., 5., 6., 7.]], dtype=float32)
     """
 
     def call(self, x, training=False):
@@ -138,9 +155,23 @@ class Flatten(Layer):
 class Dropout(Layer):
     """Inverted dropout, active only when ``training=True``.
 
+    During training each input is zeroed with probability ``rate`` and the survivors are scaled
+    by ``1 / (1 - rate)``, so the expected value is unchanged; at inference it is the identity.
+
     Args:
         rate: fraction of inputs to zero, in [0, 1).
         seed: optional private seed; by default draws from ``minicnn.set_seed``'s generator.
+
+    Shape: unchanged.
+
+    Example:
+        >>> import minicnn as mc, numpy as np
+        >>> drop = mc.layers.Dropout(0.5, seed=0)
+        >>> x = np.ones((1, 6), np.float32)
+        >>> drop(x).numpy()                           # inference: unchanged
+        array([[1., 1., 1., 1., 1., 1.]], dtype=float32)
+        >>> sorted(set(drop(x, training=True).numpy().ravel().tolist()))
+        [0.0, 2.0]
     """
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any):
@@ -161,7 +192,18 @@ class Dropout(Layer):
 
 
 class Activation(Layer):
-    """Apply an activation by name: ``Activation("relu")``."""
+    """Apply an activation by name: ``Activation("relu")``.
+
+    Args:
+        activation: "relu", "sigmoid", "tanh", "softmax", "linear" or a callable.
+
+    Shape: unchanged.
+
+    Example:
+        >>> import minicnn as mc, numpy as np
+        >>> mc.layers.Activation("relu")(np.array([[-2.0, 3.0]], np.float32)).numpy()
+        array([[0., 3.]], dtype=float32)
+    """
 
     def __init__(self, activation: Any, **kwargs: Any):
         super().__init__(**kwargs)

@@ -23,7 +23,16 @@ BLOCKS: tuple[tuple[int, str], ...] = ((32, "max"), (64, "max"), (128, "avg"), (
 
 
 def choose_padding(input_shape: Sequence[int]) -> str:
-    """"valid" when five valid 3x3-conv + 2x2-pool blocks fit the image, else "same"."""
+    """"valid" when five valid 3x3-conv + 2x2-pool blocks fit the image, else "same".
+
+    Args:
+        input_shape: (H, W, C) of one image.
+
+    Example:
+        >>> from minicnn.models.catdog import choose_padding
+        >>> choose_padding((128, 128, 3)), choose_padding((64, 64, 3))
+        ('valid', 'same')
+    """
     for size in input_shape[:2]:
         for _ in BLOCKS:
             size, _ = output_size_and_padding(size, 3, 1, "valid")
@@ -39,7 +48,15 @@ def catdog_layers(
     dropout: float = 0.5,
     rescale: float | None = None,
 ) -> list[Layer]:
-    """The layer list of the cat-dog network (see ``catdog_network``)."""
+    """The layer list of the cat-dog network (see ``catdog_network`` for the arguments).
+
+    Useful to build a variant: change or add layers, then ``Sequential(layers)``.
+
+    Example:
+        >>> from minicnn.models import catdog_layers
+        >>> [type(layer).__name__ for layer in catdog_layers((64, 64, 3))][:4]
+        ['InputLayer', 'Conv2D', 'MaxPooling2D', 'Conv2D']
+    """
     padding = padding or choose_padding(input_shape)
     layers: list[Layer] = [Input(tuple(input_shape))]
     if rescale is not None:

@@ -13,7 +13,13 @@ from minicnn.tensor import Tensor
 
 
 def as_input_array(x: Any) -> np.ndarray:
-    """An array of inputs in float32 (float64 Tensors kept, for gradient checks)."""
+    """An array of inputs in float32 (float64 Tensors kept, for gradient checks).
+
+    Example:
+        >>> from minicnn.models.data import as_input_array
+        >>> as_input_array([[1, 2]]).dtype
+        dtype('float32')
+    """
     if isinstance(x, Tensor):
         return x.data
     arr = np.asarray(x)
@@ -21,7 +27,14 @@ def as_input_array(x: Any) -> np.ndarray:
 
 
 def as_label_array(y: Any) -> np.ndarray:
-    """Labels: floats become float32, integer class indices stay integers."""
+    """Labels: floats become float32, booleans float32, integer class indices stay integers.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.models.data import as_label_array
+        >>> as_label_array(np.array([0, 2])).dtype.kind, as_label_array([True]).dtype
+        ('i', dtype('float32'))
+    """
     arr = y.data if isinstance(y, Tensor) else np.asarray(y)
     if arr.dtype.kind == "f" and arr.dtype != np.float32:
         arr = arr.astype(np.float32)
@@ -31,6 +44,14 @@ def as_label_array(y: Any) -> np.ndarray:
 
 
 def is_array_like(x: Any) -> bool:
+    """Whether ``x`` is a NumPy array or a Tensor (as opposed to an iterable of batches).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.models.data import is_array_like
+        >>> is_array_like(np.zeros(2)), is_array_like([np.zeros(2)])
+        (True, False)
+    """
     return isinstance(x, (np.ndarray, Tensor))
 
 
@@ -43,7 +64,21 @@ def _check_batch_size(batch_size: Any, who: str) -> int:
 
 
 class ArrayData:
-    """Batches from in-memory arrays, shuffled each epoch with minicnn's seeded generator."""
+    """Batches from in-memory arrays, shuffled each epoch with minicnn's seeded generator.
+
+    Args:
+        x, y: arrays (or Tensors) with the same first axis; ``y`` may be None (predict).
+        batch_size: samples per batch; the last batch may be smaller.
+        shuffle: a new permutation every epoch.
+        who: the calling method's name, for error messages.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.models.data import ArrayData
+        >>> data = ArrayData(np.zeros((5, 2)), np.arange(5), 2, shuffle=False, who="fit")
+        >>> len(data), [yb.tolist() for _, yb in data.epoch()]
+        (3, [[0, 1], [2, 3], [4]])
+    """
 
     def __init__(self, x: Any, y: Any, batch_size: int, shuffle: bool, who: str):
         self.x = x.data if isinstance(x, Tensor) else np.asarray(x)
@@ -79,6 +114,18 @@ class IterableData:
 
     An iterator (a generator) cannot restart: with ``steps_per_epoch`` it is consumed
     across epochs, as Keras does.
+
+    Args:
+        source: a list of batches, an ``ImageDataset``, a generator...
+        who: the calling method's name, for error messages.
+        steps: batches per epoch (None: until the source is exhausted).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.models.data import IterableData
+        >>> data = IterableData([(np.zeros((2, 3)), np.ones(2))] * 3, "fit")
+        >>> len(data), [xb.shape for xb, _ in data.epoch()]
+        (3, [(2, 3), (2, 3), (2, 3)])
     """
 
     def __init__(self, source: Any, who: str, steps: int | None = None):
@@ -131,7 +178,17 @@ class IterableData:
 
 def make_data(x: Any, y: Any, batch_size: int, shuffle: bool, who: str,
               steps: int | None = None) -> ArrayData | IterableData:
-    """Arrays (``x`` array-like with ``y``, or an array) or an iterable of batches."""
+    """Arrays (``x`` array-like with ``y``, or an array) or an iterable of batches.
+
+    Returns an ``ArrayData`` or an ``IterableData``; raises Keras-style ValueErrors for
+    missing or inconsistent ``x``/``y``.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.models.data import make_data
+        >>> type(make_data(np.zeros((4, 2)), np.zeros(4), 2, True, "fit")).__name__
+        'ArrayData'
+    """
     if is_array_like(x) or (y is not None and not hasattr(x, "__next__")):
         if x is None:
             raise ValueError(f"{who}: `x` is required. Received: x=None")
@@ -147,7 +204,18 @@ def make_data(x: Any, y: Any, batch_size: int, shuffle: bool, who: str,
 
 
 def split_validation(x: Any, y: Any, validation_split: float) -> tuple[Any, Any, Any, Any]:
-    """Keras's rule: the LAST ``validation_split`` fraction (before any shuffling) validates."""
+    """Keras's rule: the LAST ``validation_split`` fraction (before any shuffling) validates.
+
+    Returns:
+        ``(x_train, y_train, x_val, y_val)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.models.data import split_validation
+        >>> _, y_train, _, y_val = split_validation(np.zeros((5, 1)), np.arange(5), 0.4)
+        >>> y_train, y_val
+        (array([0, 1, 2]), array([3, 4]))
+    """
     x = x.data if isinstance(x, Tensor) else np.asarray(x)
     y = y.data if isinstance(y, Tensor) else np.asarray(y)
     n = len(x)

@@ -32,6 +32,16 @@ def _weight_payload(model: Sequential) -> tuple[dict[str, np.ndarray], list[Any]
 
 
 def save_model(model: Sequential, filepath: str | os.PathLike) -> None:
+    """Write architecture, weights, compile config and optimizer state to one ``.npz``.
+
+    This is ``Sequential.save``; the write is atomic (see ``minicnn.io``).
+
+    Example:
+        >>> import os, tempfile, minicnn as mc
+        >>> from minicnn.models.saving import save_model
+        >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> save_model(model, os.path.join(tempfile.mkdtemp(), "m.npz"))
+    """
     model._require_built("save")
     arrays, index = _weight_payload(model)
     meta: dict[str, Any] = {"format": MODEL_FORMAT, "version": VERSION,
@@ -50,6 +60,14 @@ def save_model(model: Sequential, filepath: str | os.PathLike) -> None:
 
 
 def save_weights(model: Sequential, filepath: str | os.PathLike) -> None:
+    """Write only the weights (``format: "minicnn.weights"``); ``Sequential.save_weights``.
+
+    Example:
+        >>> import os, tempfile, minicnn as mc
+        >>> from minicnn.models.saving import save_weights
+        >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> save_weights(model, os.path.join(tempfile.mkdtemp(), "m.weights.npz"))
+    """
     model._require_built("save_weights")
     arrays, index = _weight_payload(model)
     io.save_arrays(filepath, arrays, {"format": WEIGHTS_FORMAT, "version": VERSION,
@@ -99,6 +117,22 @@ def _assign_weights(model: Sequential, arrays: dict[str, np.ndarray], index: lis
 
 
 def load_weights(model: Sequential, filepath: str | os.PathLike) -> None:
+    """Load weights from a weights or model file into ``model``; ``Sequential.load_weights``.
+
+    Every layer, weight and shape is checked before anything is assigned, so a file that does
+    not match raises ValueError and leaves the model unchanged.
+
+    Example:
+        >>> import os, tempfile, numpy as np, minicnn as mc
+        >>> from minicnn.models.saving import load_weights, save_weights
+        >>> a = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> b = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.weights.npz")
+        >>> save_weights(a, path)
+        >>> load_weights(b, path)
+        >>> all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+        True
+    """
     path = os.fspath(filepath)
     arrays, meta = io.load_arrays(path)
     meta = _check_format(meta, path, (WEIGHTS_FORMAT, MODEL_FORMAT))

@@ -331,7 +331,13 @@ def _layer_registry() -> dict[str, type[Layer]]:
 
 
 def layer_from_config(spec: dict[str, Any]) -> Layer:
-    """Make a minicnn layer from ``{"class_name", "config"}`` (registry lookup, no imports)."""
+    """Make a minicnn layer from ``{"class_name", "config"}`` (registry lookup, no imports).
+
+    Example:
+        >>> from minicnn.models.sequential import layer_from_config
+        >>> layer_from_config({"class_name": "Dense", "config": {"units": 3}}).units
+        3
+    """
     registry = _layer_registry()
     name = spec.get("class_name") if isinstance(spec, dict) else None
     if name not in registry:

@@ -16,7 +16,13 @@ if TYPE_CHECKING:
 
 
 def readable_memory_size(nbytes: float) -> str:
-    """``308.00 B``, ``3.05 MB``: 1024-based, two decimals, as Keras."""
+    """``308.00 B``, ``3.05 MB``: 1024-based, two decimals, as Keras.
+
+    Example:
+        >>> from minicnn.models.summary import readable_memory_size
+        >>> readable_memory_size(3_194_628)
+        '3.05 MB'
+    """
     for unit in ["B", "KB", "MB", "GB", "TB"]:
         if nbytes / 1024 < 1:
             return f"{nbytes:.2f} {unit}"
@@ -36,7 +42,17 @@ def _ratio_reduce(total: int, values: list[int]) -> list[int]:
 
 
 def column_widths(line_length: int, positions: tuple[float, ...] = (0.45, 0.80, 1.0)) -> list[int]:
-    """Cell widths (padding included, borders excluded) of the rendered table."""
+    """Cell widths (padding included, borders excluded) of the rendered table.
+
+    Args:
+        line_length: the table's total width.
+        positions: right edges of the columns as fractions of ``line_length`` (Keras's).
+
+    Example:
+        >>> from minicnn.models.summary import column_widths
+        >>> column_widths(76)
+        [33, 24, 15]
+    """
     widths, current = [], 0
     for pos in positions:
         width = int(pos * line_length) - current
@@ -90,13 +106,32 @@ def _rule(widths: list[int], left: str, fill: str, mid: str, right: str) -> str:
 
 
 def format_shape(shape: tuple | None) -> str:
+    """``(None, 28, 28, 6)`` as Keras prints an output shape; ``?`` when unknown.
+
+    Example:
+        >>> from minicnn.models.summary import format_shape
+        >>> format_shape((None, 400))
+        '(None, 400)'
+    """
     if shape is None:
         return "?"
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
 def summary_text(model: Sequential, line_length: int | None = None) -> str:
-    """The summary as a string (see ``Sequential.summary``)."""
+    """The summary as a string (see ``Sequential.summary``).
+
+    Args:
+        model: a built ``Sequential``.
+        line_length: total width; default: the terminal's width minus 4, at most 88.
+
+    Example:
+        >>> import minicnn as mc
+        >>> from minicnn.models.summary import summary_text
+        >>> model = mc.Sequential([mc.Input((3,)), mc.Dense(2)], name="tiny")
+        >>> summary_text(model, line_length=60).splitlines()[-3]
+        ' Total params: 8 (32.00 B)'
+    """
     if line_length is None:
         line_length = min(88, shutil.get_terminal_size().columns - 4)
     widths = column_widths(line_length)
@@ -135,6 +170,17 @@ def summary_text(model: Sequential, line_length: int | None = None) -> str:
 
 def print_summary(model: Sequential, line_length: int | None = None,
                   print_fn: Callable[[str], None] | None = None) -> None:
+    """Print ``summary_text`` (or pass each line to ``print_fn``): ``Sequential.summary``.
+
+    Example:
+        >>> import minicnn as mc
+        >>> from minicnn.models.summary import print_summary
+        >>> lines = []
+        >>> print_summary(mc.Sequential([mc.Input((3,)), mc.Dense(2)], name="tiny"),
+        ...               line_length=60, print_fn=lines.append)
+        >>> lines[0]
+        'Model: "tiny"'
+    """
     text = summary_text(model, line_length)
     if print_fn is None:
         print(text)

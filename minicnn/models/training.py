@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 
 
 def check_verbose(verbose: Any, who: str) -> int:
+    """Normalise ``verbose`` ("auto" -> 1) or raise a Keras-style ValueError naming ``who``.
+
+    Example:
+        >>> from minicnn.models.training import check_verbose
+        >>> check_verbose("auto", "fit"), check_verbose(2, "fit")
+        (1, 2)
+    """
     if verbose == "auto":
         return 1
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
@@ -54,7 +61,16 @@ def _reset(model: Sequential) -> None:
 
 
 def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
-    """One optimisation step on a batch; returns the batch loss (not applied if not finite)."""
+    """One optimisation step on a batch; returns the batch loss (not applied if not finite).
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.models import training
+        >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> training.train_step(model, np.zeros((4, 2), np.float32), np.ones((4, 1)))
+        1.0
+    """
     params = model.trainable_weights
     if not model.optimizer.built:
         model.optimizer.build(params)
@@ -72,7 +88,16 @@ def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def test_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
-    """Forward and loss on a batch under no_grad; updates the running metrics."""
+    """Forward and loss on a batch under no_grad; updates the running metrics.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.models import training
+        >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> training.test_step(model, np.zeros((4, 2), np.float32), np.full((4, 1), 2.0))
+        4.0
+    """
     with no_grad():
         out = model(x, training=False)
         value = float(model.loss(y, out).data)
@@ -96,6 +121,20 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
         epochs: int = 1, verbose: Any = "auto", callbacks: Any = None,
         validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
         initial_epoch: int = 0, steps_per_epoch: int | None = None) -> History:
+    """The training loop behind ``Sequential.fit`` (see there for the arguments).
+
+    For each epoch: reset the metrics, run ``train_step`` on every batch with the callbacks'
+    batch hooks, then evaluate ``validation_data`` (adding ``val_`` keys) and call
+    ``on_epoch_end``. Returns the ``History``.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.models import training
+        >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> training.fit(model, np.zeros((4, 2)), np.ones(4), epochs=2, verbose=0).history
+        {'loss': [1.0, 0.9604...]}
+    """
     model._require_compiled("fit")
     verbose = check_verbose(verbose, "fit")
     batch_size = 32 if batch_size is None else batch_size
@@ -186,7 +225,18 @@ def _validation(validation_data: Any, batch_size: int) -> ArrayData | IterableDa
 
 def run_evaluation(model: Sequential, data: ArrayData | IterableData, callbacks: Any,
                    verbose: int, steps: int | None = None) -> dict[str, float]:
-    """Evaluate over ``data``; returns the logs (loss first, then metrics)."""
+    """Evaluate over ``data``; returns the logs (loss first, then metrics).
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.models import training
+        >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> from minicnn.models.data import make_data
+        >>> data = make_data(np.zeros((4, 2)), np.ones(4), 2, False, "evaluate")
+        >>> training.run_evaluation(model, data, callbacks=None, verbose=0)
+        {'loss': 1.0}
+    """
     _reset(model)
     cbs = _callbacks(model, callbacks, verbose, epochs=1,
                      steps=steps if steps is not None else _steps(data, None))
@@ -207,6 +257,18 @@ def run_evaluation(model: Sequential, data: ArrayData | IterableData, callbacks:
 def evaluate(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None = 32,
              verbose: Any = "auto", return_dict: bool = False, steps: int | None = None,
              callbacks: Any = None) -> Any:
+    """The loop behind ``Sequential.evaluate``: the loss (and metrics) over the data.
+
+    Returns a float, ``[loss, metric...]``, or a dict with ``return_dict=True``.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.models import training
+        >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> training.evaluate(model, np.zeros((4, 2)), np.ones(4), verbose=0)
+        1.0
+    """
     model._require_compiled("evaluate")
     verbose = check_verbose(verbose, "evaluate")
     data = make_data(x, y, 32 if batch_size is None else batch_size, False, "evaluate", steps)
@@ -219,6 +281,16 @@ def evaluate(model: Sequential, x: Any = None, y: Any = None, batch_size: int | 
 
 def predict(model: Sequential, x: Any, batch_size: int | None = 32, verbose: Any = "auto",
             steps: int | None = None, callbacks: Any = None) -> np.ndarray:
+    """The loop behind ``Sequential.predict``: outputs for every batch, concatenated.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.models import training
+        >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> training.predict(model, np.zeros((5, 2)), batch_size=2, verbose=0).shape
+        (5, 1)
+    """
     verbose = check_verbose(verbose, "predict")
     data = make_data(x, None, 32 if batch_size is None else batch_size, False, "predict", steps)
     cbs = _callbacks(model, callbacks, verbose, epochs=1, steps=_steps(data, steps))
