@@ -9,6 +9,25 @@ from minicnn.tensor import Tensor
 Activation = Callable[[Tensor], Tensor]
 
 
+def tag_logits(y: Tensor, kind: str, logits: Tensor) -> Tensor:
+    """Record on ``y`` that it is ``kind(logits)``, as Keras 3 does (``_keras_logits``).
+
+    Keras's cross-entropies on TensorFlow then compute from the logits instead of the clipped
+    probabilities (binary cross-entropy of a sigmoid output, categorical and sparse categorical
+    cross-entropy of a softmax output), in eager and graph mode, ``fit`` and ``evaluate`` alike.
+    minicnn's losses read this tag (``Loss.logits_of``) to do the same; it changes values only
+    where probabilities saturate. See docs/keras-parity.md.
+
+    Example:
+        >>> import minicnn as mc
+        >>> y = mc.activations.sigmoid(mc.Tensor([40.0]))
+        >>> y.keras_logits[0], y.keras_logits[1].data
+        ('sigmoid', array([40.], dtype=float32))
+    """
+    y.keras_logits = (kind, logits)
+    return y
+
+
 def linear(x: Tensor) -> Tensor:
     """The identity, Keras's "linear" (also what ``activation=None`` means).
 
@@ -39,7 +58,7 @@ def sigmoid(x: Tensor) -> Tensor:
         >>> mc.activations.sigmoid(mc.Tensor([0.0]))
         Tensor([0.5])
     """
-    return x.sigmoid()
+    return tag_logits(x.sigmoid(), "sigmoid", x)
 
 
 def tanh(x: Tensor) -> Tensor:
@@ -63,7 +82,7 @@ def softmax(x: Tensor) -> Tensor:
         >>> mc.activations.softmax(mc.Tensor([[0.0, 0.0]]))
         Tensor([[0.5, 0.5]])
     """
-    return x.softmax(axis=-1)
+    return tag_logits(x.softmax(axis=-1), "softmax", x)
 
 
 _REGISTRY: dict[str, Activation] = {

@@ -6,10 +6,13 @@ or ``"none"``. Probabilities are clipped to ``[1e-7, 1 - 1e-7]`` exactly where K
 TensorFlow backend clips them; the gradient is zero where the clip is active, as
 ``tf.clip_by_value``'s.
 
-Differences from Keras on TensorFlow: in graph mode Keras peeks at the op that produced
-``y_pred`` and, if it is a Sigmoid/Softmax, uses its logits instead of the clipped probabilities
-(``_get_logits``). minicnn always uses the probabilities it is given, which is what Keras does
-in eager mode and on the other backends; the values agree unless probabilities saturate.
+Like Keras 3 on TensorFlow (``_get_logits``), the cross-entropies compute from the logits,
+unclipped, when ``y_pred`` is the output of the matching activation: binary cross-entropy of a
+``sigmoid``, (sparse) categorical cross-entropy of a ``softmax``. Keras tags those outputs with
+``_keras_logits`` in eager and graph mode alike; minicnn's activations tag them with
+``keras_logits`` (``activations.tag_logits``). Plain arrays (e.g. ``predict`` output) are
+clipped. The values differ only where probabilities saturate. Unlike Keras, a tag of the other
+activation (a softmax output given to binary cross-entropy) is ignored rather than misused.
 
 Example:
     >>> import numpy as np, minicnn as mc
@@ -227,6 +230,9 @@ class Loss:
 
     fn: type[_LossFn]
     default_name = "loss"
+    #: "sigmoid"/"softmax": compute from the logits of that activation's tagged output, as
+    #: Keras on TensorFlow does (see ``activations.tag_logits``); None: never.
+    logits_of: str | None = None
 
     def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size",
                  from_logits: bool = False):
@@ -243,9 +249,13 @@ class Loss:
         if not isinstance(y_pred, Tensor):
             y_pred = Tensor(y_pred)
         y_true = y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true)
+        from_logits = self.from_logits
+        tag = getattr(y_pred, "keras_logits", None)
+        if not from_logits and tag is not None and tag[0] == self.logits_of:
+            y_pred, from_logits = tag[1], True  # Keras's _get_logits: exact, unclipped
         return self.fn.apply(y_pred, Tensor(y_true, dtype=y_true.dtype
                                             if y_true.dtype.kind in "iub" else y_pred.dtype),
-                             reduction=self.reduction, from_logits=self.from_logits)
+                             reduction=self.reduction, from_logits=from_logits)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments, JSON-friendly."""
@@ -274,6 +284,7 @@ class BinaryCrossentropy(Loss):
     """
 
     fn = BinaryCrossentropyFn
+    logits_of = "sigmoid"
     default_name = "binary_crossentropy"
 
 
@@ -291,6 +302,7 @@ class CategoricalCrossentropy(Loss):
     """
 
     fn = CategoricalCrossentropyFn
+    logits_of = "softmax"
     default_name = "categorical_crossentropy"
 
 
@@ -308,6 +320,7 @@ class SparseCategoricalCrossentropy(Loss):
     """
 
     fn = SparseCategoricalCrossentropyFn
+    logits_of = "softmax"
     default_name = "sparse_categorical_crossentropy"
 
 
