@@ -22,9 +22,11 @@ BLOCKS: tuple[tuple[int, str], ...] = ((32, "max"), (64, "max"), (128, "avg"), (
 DENSE_UNITS = 256
 DROPOUT = 0.5
 
-#: Environment variables that change BLAS speed; reported, never changed.
-BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_VERBOSE", "OMP_PROC_BIND",
-            "GOMP_CPU_AFFINITY", "MKL_ENABLE_INSTRUCTIONS")
+#: Environment variables that change BLAS or thread-pool speed; reported, never changed
+#: (``run.py --env`` sets extra ones explicitly, and the report says so).
+BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_VERBOSE", "OMP_WAIT_POLICY",
+            "GOMP_SPINCOUNT", "OMP_PROC_BIND", "GOMP_CPU_AFFINITY", "NUMBA_THREADING_LAYER",
+            "MKL_ENABLE_INSTRUCTIONS")
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 

@@ -99,6 +99,7 @@ def main(argv: list[str]) -> int:
         "sgemm_n": cfg.get("sgemm_n", 2048),
         "sgemm_gflops": sgemm_gflops(cfg.get("sgemm_n", 2048)),
         "numba_threads": numba.get_num_threads(),
+        "numba_layer": numba.threading_layer(),
         "blas": blas_info(),
         "env": {k: os.environ.get(k) for k in BLAS_ENV},
     }

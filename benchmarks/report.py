@@ -94,6 +94,12 @@ def write_markdown(results: dict, path: Path | None = None) -> str:
         out += ["> **Reduced configuration** (not the full run of issue #5): the numbers below",
                 "> only show that the machinery works; `python benchmarks/run.py` gives real ones.",
                 ""]
+    cpus = m.get("usable_cpus") or m.get("logical_cpus") or 1
+    loads = [m.get("loadavg", [0])[0], info.get("loadavg_end", [0])[0]]
+    if max(loads) > 0.25 * cpus:
+        out += [f"> **Busy machine**: load average {loads[0]} at the start and {loads[1]} at the",
+                f"> end on {cpus} CPUs. Parallel kernels wait on each other when cores are",
+                "> shared; these numbers do not represent the library.", ""]
     out += [f"Command: `{info['command']}`, started {info['started']}, "
             f"took {info.get('duration_s', 0):.0f} s. Batch {cfg['batch']}, random data; "
             f"{cfg['repeats']} round(s), each framework in its own process per round, order "
@@ -106,9 +112,11 @@ def write_markdown(results: dict, path: Path | None = None) -> str:
             f"{m.get('physical_cores', '?')} / {m.get('usable_cpus', '?')} |",
             f"| memory | {m.get('memory_gb', '?')} GB |",
             f"| load average at start | {m.get('loadavg')} |",
+            f"| load average at end | {info.get('loadavg_end')} |",
             f"| OS / Python | {m.get('platform')} / {m.get('python')} |",
             f"| threads requested (every pool) | {info['threads_requested']} |",
-            f"| BLAS environment | {blas_env} |", ""]
+            f"| extra environment (--env) | {info.get('extra_env') or 'none'} |",
+            f"| BLAS / threading environment | {blas_env} |", ""]
     out += ["## Versions and thread counts", "",
             "| package | version |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in info["versions"].items()]
@@ -163,7 +171,8 @@ def layer_table(layers: list[dict]) -> list[str]:
              f"training=True, then backward); median of {base.get('repeats', 5)} after one "
              f"warm-up. numpy sgemm "
              f"{base['sgemm_n']}³ float32 in the same process: **{base['sgemm_gflops']:.1f} "
-             f"GFLOP/s**; numba threads {base['numba_threads']}; BLAS "
+             f"GFLOP/s**; numba threads {base['numba_threads']} "
+             f"({base.get('numba_layer', '?')} layer); BLAS "
              f"{_threads({'blas': base['blas']})}.", "", head,
              "|---|" + "---|" * (4 * len(routes))]
 

@@ -53,9 +53,14 @@ def installed(framework: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
+#: ``--env KEY=VALUE`` settings, given to every child (e.g. OMP_WAIT_POLICY=passive for an A/B).
+EXTRA_ENV: dict[str, str] = {}
+
+
 def child_env(threads: int, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(thread_env(threads))
+    env.update(EXTRA_ENV)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     env.update(extra or {})
     return env
@@ -188,6 +193,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--startup-size", type=int, default=128)
     p.add_argument("--startup-repeats", type=int, default=3)
     p.add_argument("--layer-size", type=int, default=0, help="per-layer size (largest --sizes)")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment for every child (repeatable), recorded in RESULTS.md")
     p.add_argument("--out", default=str(ROOT / "benchmarks"),
                    help="folder for RESULTS.md, results.png, results.json")
     args = p.parse_args(argv)
@@ -196,6 +203,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = set(args.frameworks) - set(FRAMEWORKS)
     if unknown:
         p.error(f"unknown frameworks {sorted(unknown)}; choose from {FRAMEWORKS}")
+    bad = [e for e in args.env if "=" not in e]
+    if bad:
+        p.error(f"--env takes KEY=VALUE. Received: {bad}")
+    args.env = dict(e.split("=", 1) for e in args.env)
     if args.quick and "--repeats" not in " ".join(argv if argv is not None else sys.argv):
         args.repeats = 1
     return args
@@ -204,6 +215,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from benchmarks import report
+
+    EXTRA_ENV.clear()
+    EXTRA_ENV.update(args.env)
 
     def log(msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -217,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": versions(frameworks),
         "blas_env": {k: os.environ.get(k) for k in BLAS_ENV},
         "threads_requested": args.threads,
+        "extra_env": args.env,
         "config": {"sizes": args.sizes, "repeats": args.repeats, "batch": args.batch,
                    "frameworks": frameworks, "quick": args.quick,
                    "steps": {s: steps_for(s, args.quick, args.steps) for s in args.sizes}},
@@ -227,13 +242,19 @@ def main(argv: list[str] | None = None) -> int:
     m = info["machine"]
     log(f"{m['cpu_model']}, {m.get('usable_cpus', m['logical_cpus'])} CPUs, "
         f"{m.get('memory_gb', '?')} GB, load {m.get('loadavg')}")
-    log(f"versions: {info['versions']}; BLAS env: {info['blas_env']}; threads {args.threads}")
+    log(f"versions: {info['versions']}; BLAS env: {info['blas_env']}; threads {args.threads}; "
+        f"extra env {args.env}")
+    cpus = m.get("usable_cpus") or m.get("logical_cpus") or 1
+    if m.get("loadavg") and m["loadavg"][0] > 0.25 * cpus:
+        log(f"WARNING: load average {m['loadavg'][0]} on {cpus} CPUs: the machine is busy, "
+            "the numbers will not represent the libraries")
     results = {"info": info, "runs": measure_frameworks(args, frameworks, log)}
     if "minicnn" in frameworks and not args.no_startup:
         results["startup"] = measure_startup(args, log)
     if "minicnn" in frameworks and not args.no_layers:
         results["layers"] = measure_layers(args, log)
     info["duration_s"] = time.perf_counter() - start
+    info["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=1))

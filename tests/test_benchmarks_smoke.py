@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_run_end_to_end_tiny(tmp_path):
     cmd = [sys.executable, "benchmarks/run.py", "--quick", "--sizes", "32", "--batch", "4",
            "--frameworks", "minicnn", "--no-startup", "--no-layers", "--threads", "1",
            "--out", str(tmp_path)]
-    proc = subprocess.run(cmd, cwd=common.__file__.rsplit("/benchmarks/", 1)[0],
+    proc = subprocess.run(cmd, cwd=Path(common.__file__).resolve().parents[1],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
 

@@ -53,7 +53,8 @@ def run(cfg: dict) -> dict:
         "version": mc.__version__,
         "padding": model.layers[0].padding,
         "params": model.count_params(),
-        "threads": {"numba": numba.get_num_threads(), "blas": blas_info()},
+        "threads": {"numba": numba.get_num_threads(), "numba_layer": _threading_layer(),
+                    "blas": blas_info()},
         "extra_versions": {"numpy": np.__version__, "numba": numba.__version__},
         "train_epoch_s": timer.times,
         "train_ips": n / epoch_s,
@@ -62,3 +63,13 @@ def run(cfg: dict) -> dict:
         "rss_train_mb": rss_train,
         "rss_end_mb": peak_rss_mb(),
     }
+
+
+def _threading_layer() -> str:
+    """numba's threading layer (omp, tbb or workqueue): known once a parallel kernel ran."""
+    import numba
+
+    try:
+        return numba.threading_layer()
+    except ValueError:
+        return "not initialised"
