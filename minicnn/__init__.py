@@ -1,6 +1,10 @@
 """minicnn: a deep-learning library written from scratch on NumPy, shaped like Keras."""
 
-from minicnn import (
+from minicnn import _threads
+
+_threads.prefer_passive_waiting()  # before numba starts its OpenMP threads: see _threads.py
+
+from minicnn import (  # noqa: E402
     _memory,
     callbacks,
     functional,
@@ -11,7 +15,7 @@ from minicnn import (
     optimizers,
     progbar,
 )
-from minicnn.layers import (
+from minicnn.layers import (  # noqa: E402
     Activation,
     AveragePooling2D,
     AvgPool2D,
@@ -25,9 +29,9 @@ from minicnn.layers import (
     Rescaling,
     clear_session,
 )
-from minicnn.models import Sequential, load_model
-from minicnn.random import set_seed
-from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_grad
+from minicnn.models import Sequential, load_model  # noqa: E402
+from minicnn.random import set_seed  # noqa: E402
+from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_grad  # noqa: E402
 
 _memory.tune_allocator()  # before the first large allocation: see _memory.py
 

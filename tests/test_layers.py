@@ -174,3 +174,18 @@ def test_rescaling_scales_and_offsets_and_round_trips_config():
     assert mc.Rescaling.from_config(layer.get_config()).get_config() == layer.get_config()
     with pytest.raises(ValueError, match="Received: scale='x'"):
         mc.Rescaling("x")
+
+
+def test_build_then_set_weights_like_keras():
+    dense = mc.Dense(2)
+    dense.build((None, 3))
+    assert dense.built and dense.input_shape == (None, 3) and dense.output_shape == (None, 2)
+    dense.set_weights([np.ones((3, 2)), np.zeros(2)])
+    np.testing.assert_allclose(dense(np.ones((1, 3), np.float32)).data, [[3.0, 3.0]])
+
+
+def test_dense_names_feature_mismatch():
+    dense = mc.Dense(2, name="head")
+    dense(np.ones((1, 3), np.float32))
+    with pytest.raises(ValueError, match=r"'head' was built for inputs with 3 features.*\(1, 4\)"):
+        dense(np.ones((1, 4), np.float32))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -158,6 +159,24 @@ class Layer:
         self._trainable: dict[str, bool] = {}
         self.input_shape: tuple[Any, ...] | None = None
         self.output_shape: tuple[Any, ...] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass's build() marks the layer built (as Keras's does), so the Keras pattern
+        # `layer.build(shape); layer.set_weights(...)` works without calling the layer first.
+        super().__init_subclass__(**kwargs)
+        own_build = cls.__dict__.get("build")
+        if own_build is None:
+            return
+
+        @functools.wraps(own_build)
+        def build(self: Layer, input_shape: tuple[Any, ...]) -> None:
+            own_build(self, input_shape)
+            self.built = True
+            if self.input_shape is None:
+                self.input_shape = tuple(input_shape)
+                self.output_shape = self.compute_output_shape(self.input_shape)
+
+        cls.build = build  # type: ignore[method-assign]
 
     # --------------------------------------------------------------- building
     def build(self, input_shape: tuple[Any, ...]) -> None:

@@ -113,6 +113,11 @@ class Dense(Layer):
                      if self.use_bias else None)
 
     def call(self, x, training=False):
+        if x.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Dense '{self.name}' was built for inputs with {self.kernel.shape[0]} features "
+                f"on the last axis. Received: an input of shape {x.shape}"
+            )
         if self.activation is activations.relu:  # fused into the GEMM's output pass
             return linear(x, self.kernel, self.bias, activation="relu")
         return self.activation(linear(x, self.kernel, self.bias))

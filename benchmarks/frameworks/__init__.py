@@ -1,0 +1,1 @@
+"""One module per framework; each exposes ``run(cfg) -> dict`` (see ``benchmarks.worker``)."""

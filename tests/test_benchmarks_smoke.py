@@ -1,0 +1,74 @@
+"""The benchmark machinery end to end in a tiny configuration. Asserts shape, never speed."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import common, layers, report
+from minicnn.models import catdog
+
+
+def test_network_spec_matches_minicnn():
+    assert common.BLOCKS == catdog.BLOCKS
+    for size in (32, 64, 100, 128, 150):
+        assert common.choose_padding(size) == catdog.choose_padding((size, size, 3))
+
+
+def _run(size, fw, **values):
+    run = {"framework": fw, "size": size, "train_ips": 100.0, "infer_ips": 300.0,
+           "latency_ms": 10.0, "rss_train_mb": 1000.0}
+    run.update(values)
+    return run
+
+
+def test_target_rows_are_ratios_against_keras():
+    runs = [_run(128, "keras"), _run(128, "keras", train_ips=120.0),
+            _run(128, "minicnn", train_ips=220.0, latency_ms=4.0, rss_train_mb=600.0),
+            _run(64, "minicnn")]  # no Keras at 64 px: no ratios there
+    rows = {r["metric"]: r for r in report.target_rows(report.summarise(runs))}
+    assert set(rows) == {"train_ips", "infer_ips", "latency_ms", "rss_train_mb"}
+    assert rows["train_ips"]["ratio"] == pytest.approx(2.0)  # against the median, 110
+    assert rows["train_ips"]["met"] and rows["infer_ips"]["met"] and rows["latency_ms"]["met"]
+    assert rows["rss_train_mb"]["ratio"] == pytest.approx(0.6)
+    assert not rows["rss_train_mb"]["met"]
+
+
+def test_run_end_to_end_tiny(tmp_path):
+    cmd = [sys.executable, "benchmarks/run.py", "--quick", "--sizes", "32", "--batch", "4",
+           "--frameworks", "minicnn", "--no-startup", "--no-layers", "--threads", "1",
+           "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=Path(common.__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    (run,) = results["runs"]
+    assert (run["framework"], run["size"], run["batch"]) == ("minicnn", 32, 4)
+    for key in ("train_ips", "infer_ips", "latency_ms", "rss_train_mb"):
+        assert run[key] > 0
+    assert run["threads"]["numba"] == 1
+    assert results["info"]["versions"]["numpy"]
+
+    md = (tmp_path / "RESULTS.md").read_text()
+    assert "Reduced configuration" in md
+    table = [ln for ln in md.splitlines() if ln.startswith("| framework | size |")]
+    assert table and all(c in table[0] for c in report.COLUMNS)
+    assert any(ln.startswith("| minicnn | 32 |") for ln in md.splitlines())
+    assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_layer_table_in_process():
+    rows = layers.layer_times(size=32, batch=2, repeats=1)
+    names = [r["layer"].split()[0] for r in rows]
+    assert names.count("Conv2D") == 5 and names.count("Dense") == 2 and len(names) == 14
+    assert rows[0]["bwd_mflop"] == rows[0]["fwd_mflop"]  # first conv: no input gradient
+    assert rows[2]["bwd_mflop"] == 2 * rows[2]["fwd_mflop"]
+    result = {"size": 32, "batch": 2, "repeats": 1, "route": "im2col", "rows": rows,
+              "sgemm_n": 64, "sgemm_gflops": layers.sgemm_gflops(64, 1), "numba_threads": 1,
+              "blas": []}
+    table = report.layer_table([result])
+    assert sum(ln.startswith("| Conv2D") for ln in table) == 5
+    assert any(ln.startswith("| **total**") for ln in table) and "sgemm" in table[0]
