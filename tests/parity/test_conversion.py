@@ -3,8 +3,10 @@ and ``import minicnn`` free of TensorFlow."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +21,21 @@ def test_import_does_not_load_tensorflow():
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, f"importing minicnn loaded {done.stdout.strip()}"
+
+
+@pytest.mark.parametrize("ci,outcome,rc", [("true", "1 error", 1), ("false", "1 skipped", 0)])
+def test_missing_tensorflow_fails_in_ci_and_skips_elsewhere(tmp_path, ci, outcome, rc):
+    """The conftest contract: with CI=true a missing TensorFlow is a failure, not a skip."""
+    for name in ("tensorflow", "keras"):
+        (tmp_path / f"{name}.py").write_text("raise ImportError('stub: not installed')\n")
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "CI": ci, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(repo)])}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-o", "addopts=",
+         "tests/parity/test_catdog_parity.py::test_padding_rule"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == rc and outcome in done.stdout, done.stdout[-2000:]
+    assert "TensorFlow/Keras is not importable (stub: not installed)" in done.stdout
 
 
 @pytest.mark.parametrize("make", [

@@ -61,6 +61,9 @@ def test_minicnn_save_to_keras_file_and_back(keras, record, tmp_path, images):
     fresh = catdog_network((64, 64, 3))  # new random weights, same architecture
     from_weights = from_keras(tmp_path / "catdog.weights.h5", model=fresh)
     np.testing.assert_array_equal(from_weights.predict_on_batch(images), expected)
+    into_keras = from_keras(tmp_path / "catdog.weights.h5", model=keras_catdog(keras, (64, 64, 3),
+                                                                              "same"))
+    np.testing.assert_array_equal(into_keras.predict_on_batch(images), expected)
     with pytest.raises(KerasCompatError, match="weights only; pass model="):
         from_keras(tmp_path / "catdog.weights.h5")
 
