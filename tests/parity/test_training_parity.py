@@ -208,3 +208,23 @@ def test_seed_network_adam_steps(keras, record, size, padding, batch, seed):
             f"{drift_weights:.3g} ({worst}); Keras vs Keras started 1 ulp apart: loss "
             f"{self_loss:.3g}, weights {self_weights:.3g} (tolerance {NET_TOL:g})."
         )
+
+
+@pytest.mark.parametrize("name", ["adam", "adam_amsgrad", "rmsprop", "rmsprop_centered_momentum",
+                                  "sgd_nesterov"])
+@pytest.mark.parametrize("scale", [1e-7, 1.0])
+def test_optimizer_epsilon_placement(keras, record, name, scale):
+    """Rule: Adam adds epsilon (1e-7) OUTSIDE the square root, RMSprop INSIDE it. Gradients of
+    ~1e-7 make the placement decide the step (the training tests above cannot see it)."""
+    cls, kwargs = OPTIMIZERS[name]
+    rng = np.random.default_rng(11)
+    w0 = np.zeros((4, 3), np.float32)  # weights = distance moved, free of w0's rounding
+    grads = [(rng.standard_normal((4, 3)) * scale).astype(np.float32) for _ in range(5)]
+    param, var = mc.Parameter(w0.copy(), name="w"), keras.Variable(w0.copy())
+    mine, theirs = (getattr(mc.optimizers, cls)(**kwargs),
+                    getattr(keras.optimizers, cls)(**kwargs))
+    for step, g in enumerate(grads):
+        mine.apply_gradients([(g, param)])
+        theirs.apply_gradients([(g, var)])
+        err = record(f"optimizer.epsilon.{name}", rel_err(param.data, var.numpy()))
+        assert err <= STEP_TOL, f"step {step}: moved differently by {err:.3g}"
