@@ -16,10 +16,14 @@ raises ``KerasCompatError`` naming the layer and the option. Initialisers are ca
 TensorFlow is imported only inside the functions that need it: ``import minicnn`` never loads it.
 
 Example:
-    >>> import keras, minicnn as mc                          # doctest: +SKIP
-    >>> from minicnn.keras_compat import from_keras, to_keras  # doctest: +SKIP
-    >>> model = from_keras(keras.models.load_model("catdog.keras"))  # doctest: +SKIP
-    >>> to_keras(model).save("roundtrip.keras")               # doctest: +SKIP
+    >>> import os, tempfile, keras
+    >>> from minicnn.keras_compat import from_keras, to_keras
+    >>> k = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, activation="relu"),
+    ...                       keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")])
+    >>> model = from_keras(k)
+    >>> [type(layer).__name__ for layer in model.layers], model.count_params()
+    (['Conv2D', 'Flatten', 'Dense'], 93)
+    >>> to_keras(model).save(os.path.join(tempfile.mkdtemp(), "roundtrip.keras"))
 """
 
 from __future__ import annotations

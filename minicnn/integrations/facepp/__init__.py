@@ -4,10 +4,14 @@ Needs the ``facepp`` extra (``pip install 'minicnn[facepp]'``); the core ``minic
 never imports this module.
 
 Example:
+    >>> from minicnn.data import data_root
     >>> from minicnn.integrations.facepp import Client
-    >>> client = Client.from_env()  # doctest: +SKIP
-    >>> for face in client.detect("obama.jpg"):  # doctest: +SKIP
-    ...     print(face.gender, face.age, face.smile, face.rectangle)
+    >>> from minicnn.integrations.facepp.server import StandInServer
+    >>> with StandInServer() as server:  # offline stand-in; for the service: Client.from_env()
+    ...     with Client("demo-key", "demo-secret", base_url=server.url) as client:
+    ...         for face in client.detect(data_root() / "faces" / "obama.jpg"):
+    ...             print(face.gender, face.age, face.smile, face.rectangle)
+    Male 51 97.512 FaceRectangle(top=160, left=355, width=270, height=270)
 """
 
 from .client import DEFAULT_BASE_URL, HOSTS, Client

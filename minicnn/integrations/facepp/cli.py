@@ -81,8 +81,20 @@ def main(
     """Run the CLI; returns the exit status instead of exiting.
 
     Example:
-        >>> main(["detect", "obama.jpg", "--lang", "zh"])  # doctest: +SKIP
+        >>> from minicnn.data import data_root
+        >>> from minicnn.integrations.facepp.server import StandInServer
+        >>> photo = str(data_root() / "faces" / "obama.jpg")
+        >>> with StandInServer() as server:  # keys and host as FACEPP_* variables
+        ...     env = {"FACEPP_API_KEY": "demo-key", "FACEPP_API_SECRET": "demo-secret",
+        ...            "FACEPP_BASE_URL": server.url}
+        ...     main(["detect", photo, "--lang", "zh"], environ=env)
         共检测到1张人脸
+        第1个人的数据
+        性别Male
+        年龄51
+        微笑率:97.512%
+        1号人物在图片里的像素位置
+        top: 160, left: 355, width: 270, height: 270
         0
     """
     out = stdout or sys.stdout

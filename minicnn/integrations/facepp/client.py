@@ -81,9 +81,12 @@ class Client:
         sleep: the function used to wait (tests pass a recorder).
 
     Example:
-        >>> client = Client("my-key", "my-secret", base_url="cn")
-        >>> faces = client.detect("obama.jpg")  # doctest: +SKIP
-        >>> faces[0].gender, faces[0].rectangle.top  # doctest: +SKIP
+        >>> from minicnn.data import data_root
+        >>> from minicnn.integrations.facepp.server import StandInServer
+        >>> with StandInServer() as server:  # offline stand-in; for the service: base_url="us"
+        ...     with Client("demo-key", "demo-secret", base_url=server.url) as client:
+        ...         faces = client.detect(data_root() / "faces" / "obama.jpg")
+        >>> faces[0].gender, faces[0].rectangle.top
         ('Male', 160)
     """
 
@@ -167,8 +170,13 @@ class Client:
             FaceppError: the service refused the call, or the image is unusable.
 
         Example:
-            >>> [f.age for f in client.detect("two_people.jpg")]  # doctest: +SKIP
-            [67, 47]
+            >>> from minicnn.data import data_root
+            >>> from minicnn.integrations.facepp.server import StandInServer
+            >>> with StandInServer() as server:
+            ...     with Client("demo-key", "demo-secret", base_url=server.url) as client:
+            ...         faces = client.detect(data_root() / "faces" / "two_people.jpg")
+            >>> [f.age for f in faces]
+            [49, 68]
         """
         names = list(attributes)
         unknown = sorted(set(names) - ATTRIBUTES)
@@ -188,9 +196,14 @@ class Client:
         When a side has no face the result has ``confidence=None`` instead of raising.
 
         Example:
-            >>> c = client.compare("obama.jpg", "obama2.jpg")  # doctest: +SKIP
-            >>> c.is_same_person("1e-4")  # doctest: +SKIP
-            True
+            >>> from minicnn.data import data_root
+            >>> from minicnn.integrations.facepp.server import StandInServer
+            >>> photos = data_root() / "faces"
+            >>> with StandInServer() as server:
+            ...     with Client("demo-key", "demo-secret", base_url=server.url) as client:
+            ...         c = client.compare(photos / "obama.jpg", photos / "obama2.jpg")
+            >>> c.confidence, c.is_same_person("1e-4")
+            (87.624, True)
         """
         fields: dict[str, str] = {}
         files: dict[str, PreparedImage] = {}
@@ -227,8 +240,14 @@ class Client:
             max_pairs: refuse (``ValueError``) before comparing more pairs than this.
 
         Example:
-            >>> pairs = client.compare_all("kit_with_rose.jpg", "obama.jpg")  # doctest: +SKIP
-            >>> len(pairs.pairs), pairs.best().is_same_person()  # doctest: +SKIP
+            >>> from minicnn.data import data_root
+            >>> from minicnn.integrations.facepp.server import StandInServer
+            >>> photos = data_root() / "faces"
+            >>> with StandInServer() as server:
+            ...     with Client("demo-key", "demo-secret", base_url=server.url) as client:
+            ...         pairs = client.compare_all(photos / "kit_with_rose.jpg",
+            ...                                    photos / "obama.jpg")
+            >>> len(pairs.pairs), pairs.best().is_same_person()
             (2, False)
         """
         faces1 = self.detect(image1, attributes)

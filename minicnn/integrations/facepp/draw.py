@@ -44,8 +44,16 @@ def draw(image: ImageInput, faces: Sequence[Face], path: str | os.PathLike) -> P
         The path written.
 
     Example:
-        >>> draw("obama.jpg", client.detect("obama.jpg"), "boxes.png")  # doctest: +SKIP
-        PosixPath('boxes.png')
+        >>> import os, tempfile
+        >>> from minicnn.data import data_root
+        >>> from minicnn.integrations.facepp import Client
+        >>> from minicnn.integrations.facepp.server import StandInServer
+        >>> photo, out = data_root() / "faces" / "obama.jpg", tempfile.mkdtemp()
+        >>> with StandInServer() as server:
+        ...     with Client("demo-key", "demo-secret", base_url=server.url) as client:
+        ...         written = draw(photo, client.detect(photo), os.path.join(out, "boxes.png"))
+        >>> written.name, written.stat().st_size > 0
+        ('boxes.png', True)
     """
     canvas = _to_rgb(open_image(image)).copy()
     pen = ImageDraw.Draw(canvas)

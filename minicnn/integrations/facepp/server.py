@@ -1,9 +1,13 @@
 """The stand-in Face++ server: :class:`.standin.StandIn` behind a loopback HTTP server.
 
 Example:
-    >>> with StandInServer() as server:  # doctest: +SKIP
-    ...     client = Client("demo-key", "demo-secret", base_url=server.url)
-    ...     client.detect("obama.jpg")
+    >>> from minicnn.data import data_root
+    >>> from minicnn.integrations.facepp import Client
+    >>> with StandInServer() as server:  # accepts demo-key / demo-secret unless told otherwise
+    ...     with Client("demo-key", "demo-secret", base_url=server.url) as client:
+    ...         faces = client.detect(data_root() / "faces" / "obama.jpg")
+    >>> len(faces), faces[0].gender, faces[0].age
+    (1, 'Male', 51)
 """
 
 from __future__ import annotations
@@ -58,8 +62,15 @@ class StandInServer:
         requests: every request received, in order.
 
     Example:
-        >>> with StandInServer(seed=0) as server:  # doctest: +SKIP
-        ...     server.api.inject("concurrency", times=2)
+        >>> from minicnn.data import data_root
+        >>> from minicnn.integrations.facepp import Backoff, Client
+        >>> with StandInServer(seed=0) as server:
+        ...     server.api.inject("concurrency", times=2)  # the next two calls get 403
+        ...     with Client("demo-key", "demo-secret", base_url=server.url,
+        ...                 backoff=Backoff(base=0.0)) as c:  # retry at once
+        ...         faces = c.detect(data_root() / "faces" / "obama.jpg")
+        >>> [r.status for r in server.requests]
+        [403, 403, 200]
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
