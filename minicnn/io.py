@@ -33,6 +33,13 @@ def _write_npz(fileobj: Any, arrays: Mapping[str, np.ndarray]) -> None:
     np.savez(fileobj, **arrays)
 
 
+def _default_mode() -> int:
+    """0o666 less the process umask: the mode ``open(path, "w")`` would have given."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
     """Write ``arrays`` to ``path`` as ``.npz`` atomically (temp file, fsync, ``os.replace``).
 
@@ -54,6 +61,7 @@ def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(fd, _default_mode())  # mkstemp makes 0600; a saved model is an ordinary file
         with os.fdopen(fd, "wb") as f:
             _write_npz(f, arrays)
             f.flush()

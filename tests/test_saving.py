@@ -154,3 +154,16 @@ def test_unknown_layer_class_is_not_imported(tmp_path):
     config["layers"][1]["class_name"] = "os.system"
     with pytest.raises(ValueError, match="Unknown layer class.*'os.system'"):
         mc.Sequential.from_config(config)
+
+
+def test_saved_file_has_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from minicnn.io import atomic_save_npz
+
+    path = tmp_path / "w.npz"
+    atomic_save_npz(path, {"a": np.zeros(2)})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
