@@ -1,6 +1,5 @@
 """A small CNN must actually learn: horizontal vs vertical bright stripes on 8x8 images."""
 
-import time
 
 import numpy as np
 
@@ -37,9 +36,7 @@ def model():
 def test_cnn_learns_stripes_with_validation_split():
     x, y = stripes(160, seed=0)
     net = model()
-    start = time.perf_counter()
     history = net.fit(x, y, epochs=20, batch_size=16, validation_split=0.25, verbose=0)
-    assert time.perf_counter() - start < 20
     assert history.history["accuracy"][-1] >= 0.95
     assert history.history["val_accuracy"][-1] >= 0.95
     assert history.history["loss"][-1] < history.history["loss"][0]
