@@ -114,7 +114,19 @@ _CARRIED: dict[str, tuple[str, ...]] = {
 
 
 class KerasCompatError(ValueError):
-    """A Keras layer, option or file that minicnn cannot represent (or the reverse)."""
+    """A Keras layer, option or file that minicnn cannot represent (or the reverse).
+
+    A ``ValueError`` subclass; the message names the layer and the option.
+
+    Example:
+        >>> import keras
+        >>> from minicnn.keras_compat import KerasCompatError, layer_from_keras
+        >>> try:
+        ...     layer_from_keras(keras.layers.Conv2D(2, 3, dilation_rate=2))
+        ... except KerasCompatError as err:
+        ...     print(type(err).__mro__[1].__name__)
+        ValueError
+    """
 
 
 # --------------------------------------------------------------------------- helpers
@@ -188,6 +200,13 @@ def layer_from_keras(klayer: Any, input_shape: Sequence[Any] | None = None) -> L
 
     Raises:
         KerasCompatError: an unsupported layer class or option, named in the message.
+
+    Example:
+        >>> import keras
+        >>> from minicnn.keras_compat import layer_from_keras
+        >>> dense = layer_from_keras(keras.layers.Dense(3, activation="relu"), (None, 4))
+        >>> type(dense).__name__, dense.units, dense.kernel.shape
+        ('Dense', 3, (4, 3))
     """
     class_name = _keras_class_name(klayer)
     who = _who(klayer)
@@ -248,7 +267,24 @@ def layer_from_keras(klayer: Any, input_shape: Sequence[Any] | None = None) -> L
 
 def layer_to_keras(layer: Layer, input_shape: Sequence[Any] | None = None) -> Any:
     """The Keras layer equivalent to a minicnn ``layer``; built and with its weights when
-    ``input_shape`` (batch axis first) is given or the minicnn layer is built."""
+    ``input_shape`` (batch axis first) is given or the minicnn layer is built.
+
+    Args:
+        layer: a minicnn layer of a supported class.
+        input_shape: the input shape (batch axis first) to build the Keras layer for.
+
+    Raises:
+        KerasCompatError: a minicnn layer or option with no Keras counterpart.
+
+    Example:
+        >>> import minicnn as mc
+        >>> from minicnn.keras_compat import layer_to_keras
+        >>> dense = mc.Dense(3)
+        >>> _ = dense(mc.Tensor([[1.0, 2.0, 3.0, 4.0]]))  # build it: the weights are copied
+        >>> k = layer_to_keras(dense)
+        >>> type(k).__name__, k.units, tuple(k.kernel.shape)
+        ('Dense', 3, (4, 3))
+    """
     keras = _import_keras()
     who = f"layer '{layer.name}' ({type(layer).__name__})"
     if isinstance(layer, InputLayer):
@@ -298,6 +334,14 @@ def from_keras(source: Any, model: Any = None) -> Any:
     Raises:
         KerasCompatError: an unsupported layer or option (named), a functional/subclassed
             Keras model, an unbuilt model or a ``.weights.h5`` path without ``model``.
+
+    Example:
+        >>> import keras
+        >>> from minicnn.keras_compat import from_keras
+        >>> k = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        >>> m = from_keras(k)
+        >>> (m.layers[0].kernel.data == k.layers[0].kernel.numpy()).all()
+        np.True_
     """
     keras = _import_keras()
     if isinstance(source, (str, os.PathLike)):
@@ -339,7 +383,21 @@ def from_keras(source: Any, model: Any = None) -> Any:
 
 def to_keras(model: Any) -> Any:
     """A built ``keras.Sequential`` with the layers, configuration and weights of a minicnn
-    ``Sequential`` (which must be built: give it an ``Input`` or call it once)."""
+    ``Sequential`` (which must be built: give it an ``Input`` or call it once).
+
+    Args:
+        model: a built minicnn ``Sequential``.
+
+    Raises:
+        KerasCompatError: an unbuilt model, or a layer or option with no Keras counterpart.
+
+    Example:
+        >>> import minicnn as mc
+        >>> from minicnn.keras_compat import to_keras
+        >>> k = to_keras(mc.Sequential([mc.Input((4,)), mc.Dense(2)]))
+        >>> type(k).__name__, k.input_shape, k.count_params()
+        ('Sequential', (None, 4), 10)
+    """
     keras = _import_keras()
     shape = model.input_shape
     if shape is None or not model.built:

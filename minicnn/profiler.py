@@ -24,12 +24,29 @@ _enabled = os.environ.get("MINICNN_PROFILE", "") not in ("", "0", "false", "Fals
 
 
 def enabled() -> bool:
-    """Whether per-op timings are being collected."""
+    """Whether per-op timings are being collected.
+
+    Example:
+        >>> from minicnn import profiler
+        >>> isinstance(profiler.enabled(), bool)
+        True
+    """
     return _enabled
 
 
 def enable(on: bool = True) -> None:
-    """Switch collection on or off at run time (the environment variable sets the default)."""
+    """Switch collection on or off at run time (the environment variable sets the default).
+
+    Args:
+        on: True to collect timings, False to stop.
+
+    Example:
+        >>> from minicnn import profiler
+        >>> was = profiler.enabled()
+        >>> profiler.enable(False); profiler.enabled()
+        False
+        >>> profiler.enable(was)
+    """
     global _enabled
     _enabled = on
 
@@ -45,18 +62,51 @@ def _timer(name: str) -> Iterator[None]:
 
 
 def timed(name: str) -> AbstractContextManager[None]:
-    """Time the enclosed block under ``name`` when profiling is on."""
+    """Time the enclosed block under ``name`` when profiling is on.
+
+    Args:
+        name: the row of the table the time is added to.
+
+    Example:
+        >>> from minicnn import profiler
+        >>> was = profiler.enabled(); profiler.enable(True)
+        >>> with profiler.timed("my block"):
+        ...     pass
+        >>> "my block" in profiler.report(); profiler.reset(); profiler.enable(was)
+        True
+    """
     return _timer(name) if _enabled else _NULL
 
 
 def reset() -> None:
-    """Forget every timing collected so far."""
+    """Forget every timing collected so far.
+
+    Example:
+        >>> from minicnn import profiler
+        >>> profiler.reset(); profiler.report()
+        ''
+    """
     _totals.clear()
     _counts.clear()
 
 
 def report(file: TextIO | None = None) -> str:
-    """Format the table of totals, slowest first; also print it to ``file`` if given."""
+    """Format the table of totals, slowest first; also print it to ``file`` if given.
+
+    Args:
+        file: a text stream to print the table to, or None to only return it.
+
+    Returns:
+        The table (op, calls, total ms, ms/call, share), or "" when nothing was timed.
+
+    Example:
+        >>> from minicnn import profiler
+        >>> was = profiler.enabled(); profiler.reset(); profiler.enable(True)
+        >>> with profiler.timed("step"):
+        ...     pass
+        >>> profiler.report().splitlines()[1].split(); profiler.reset(); profiler.enable(was)
+        ['op', 'calls', 'total', 'ms', 'ms/call', 'share']
+    """
     if not _totals:
         return ""
     grand = sum(_totals.values()) or 1.0

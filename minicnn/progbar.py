@@ -29,7 +29,16 @@ BOLD, END, GREEN, GREY = "\x1b[1m", "\x1b[0m", "\33[32m", "\33[37m"
 
 
 def format_time_per_unit(seconds: float, unit: str = "step") -> str:
-    """`` 164ms/step``: seconds, milliseconds or microseconds, as Keras."""
+    """`` 164ms/step``: seconds, milliseconds or microseconds, as Keras.
+
+    Args:
+        seconds: the time per unit.  unit: the unit's name.
+
+    Example:
+        >>> from minicnn.progbar import format_time_per_unit
+        >>> format_time_per_unit(0.164), format_time_per_unit(2e-5, "sample")
+        (' 164ms/step', ' 20us/sample')
+    """
     if seconds >= 1 or seconds == 0:
         return f" {seconds:.0f}s/{unit}"
     if seconds >= 1e-3:
@@ -39,13 +48,26 @@ def format_time_per_unit(seconds: float, unit: str = "step") -> str:
 
 def format_value(value: float, signed: bool = True) -> str:
     """``.4f``, or ``.4e`` for small values (Keras tests ``abs(v)`` on the bar, ``v`` in
-    the verbose=2 line; ``signed=False`` reproduces the latter)."""
+    the verbose=2 line; ``signed=False`` reproduces the latter).
+
+    Example:
+        >>> from minicnn.progbar import format_value
+        >>> format_value(0.25), format_value(-0.5), format_value(-0.5, signed=False)
+        ('0.2500', '-0.5000', '-5.0000e-01')
+    """
     big = abs(value) > 1e-3 if signed else value > 1e-3
     return f"{value:.4f}" if big else f"{value:.4e}"
 
 
 def is_tty(stream: TextIO) -> bool:
-    """Whether ``stream`` is an interactive terminal (where the live bar is drawn)."""
+    """Whether ``stream`` is an interactive terminal (where the live bar is drawn).
+
+    Example:
+        >>> import io
+        >>> from minicnn.progbar import is_tty
+        >>> is_tty(io.StringIO())
+        False
+    """
     isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty and isatty())
@@ -64,6 +86,15 @@ class Progbar:
         stream: where to write (default ``sys.stdout``, looked up at creation).
         clock: a function returning seconds (default ``time.time``).
         dynamic: force the live bar on/off (default: whether ``stream`` is a TTY).
+        unit_name: the unit in the time-per-unit field ("step").
+
+    Example:
+        >>> import io
+        >>> from minicnn.progbar import Progbar
+        >>> out = io.StringIO()
+        >>> Progbar(3, verbose=2, stream=out, clock=iter([0.0, 3.0]).__next__).update(3)
+        >>> out.getvalue()
+        '3/3 - 3s - 1s/step\\n'
     """
 
     def __init__(self, target: int | None, width: int = 20, verbose: int = 1,
@@ -97,7 +128,21 @@ class Progbar:
 
     def update(self, current: int, values: Sequence[tuple[str, float]] | None = None,
                finalize: bool | None = None) -> None:
-        """Show progress at step ``current`` with the given (already averaged) values."""
+        """Show progress at step ``current`` with the given (already averaged) values.
+
+        Args:
+            current: the step just finished (1-based).
+            values: (name, value) pairs shown after the time, kept for later lines.
+            finalize: whether this is the last update (default: ``current >= target``).
+
+        Example:
+            >>> import io
+            >>> from minicnn.progbar import Progbar
+            >>> out = io.StringIO()
+            >>> bar = Progbar(2, verbose=2, stream=out, clock=iter([0.0, 1.0, 2.0]).__next__)
+            >>> bar.update(1, [("acc", 0.5)]); bar.update(2); out.getvalue()
+            '2/2 - 2s - 1s/step - acc: 0.5000\\n'
+        """
         if finalize is None:
             finalize = self.target is not None and current >= self.target
         for k, v in values or ():

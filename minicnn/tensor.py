@@ -36,7 +36,14 @@ _grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations currently record a graph for ``backward``."""
+    """Whether operations currently record a graph for ``backward``.
+
+    Example:
+        >>> import minicnn as mc
+        >>> with mc.no_grad():
+        ...     print(mc.is_grad_enabled())
+        False
+    """
     return _grad_mode.enabled
 
 
@@ -61,7 +68,18 @@ def no_grad() -> Iterator[None]:
 
 
 def as_array(value: Any, dtype: Any = None) -> np.ndarray:
-    """Convert ``value`` to a float ndarray: float32, except that float64 ndarrays stay float64."""
+    """Convert ``value`` to a float ndarray: float32, except that float64 ndarrays stay float64.
+
+    Args:
+        value: a Tensor (its data is used), ndarray, scalar or nested sequence.
+        dtype: force this dtype instead of the rule above.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.tensor import as_array
+        >>> as_array([1, 2]).dtype, as_array(np.zeros(2)).dtype
+        (dtype('float32'), dtype('float64'))
+    """
     if isinstance(value, Tensor):
         value = value.data
     if dtype is not None:
@@ -74,7 +92,17 @@ def as_array(value: Any, dtype: Any = None) -> np.ndarray:
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` down to ``shape``, undoing NumPy broadcasting in one place.
 
+    Args:
+        grad: the gradient of a broadcast result.
+        shape: the shape of the operand that was broadcast.
+
     Shape: (extra..., *broadcast shape) -> shape
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.tensor import unbroadcast
+        >>> unbroadcast(np.ones((2, 3)), (1, 3))
+        array([[2., 2., 2.]])
     """
     if grad.shape == shape:
         return grad
@@ -278,7 +306,19 @@ class Tensor:
 
 
 class Parameter(Tensor):
-    """A trainable tensor owned by a layer: ``requires_grad`` is always on, and it has a name."""
+    """A trainable tensor owned by a layer: ``requires_grad`` is always on, and it has a name.
+
+    Args:
+        data: the initial values (array-like), converted as for ``Tensor``.
+        name: a label shown in ``repr`` (e.g. "kernel", "bias").
+        dtype: force a dtype.
+
+    Example:
+        >>> import minicnn as mc
+        >>> p = mc.Parameter([[0.5, -0.5]], name="kernel")
+        >>> p, p.requires_grad
+        (Parameter(name='kernel', shape=(1, 2), dtype=float32), True)
+    """
 
     def __init__(self, data: Any, name: str = "", dtype: Any = None):
         super().__init__(data, requires_grad=True, dtype=dtype)
@@ -334,6 +374,22 @@ class Function:
     ``backward(self, gy) -> grad or tuple of grads`` (``None`` for an input needing no grad).
     ``self.needs_input_grad`` tells backward which inputs want a gradient, so it can skip work
     (the first conv layer's input gradient, for instance).
+
+    Call a subclass through ``apply(*inputs, **options)``, which returns a Tensor and records
+    the instance in the graph when an input requires grad.
+
+    Example:
+        >>> import minicnn as mc
+        >>> class Square(mc.tensor.Function):
+        ...     def forward(self, x):
+        ...         self.x = x
+        ...         return x * x
+        ...     def backward(self, gy):
+        ...         return 2 * self.x * gy
+        >>> x = mc.Tensor([1.0, 3.0], requires_grad=True)
+        >>> Square.apply(x).sum().backward()
+        >>> x.grad
+        array([2., 6.], dtype=float32)
     """
 
     parents: tuple[Tensor, ...]
@@ -375,6 +431,7 @@ class Function:
 
 
 class Add(Function):
+    """Elementwise ``a + b`` (broadcasting); the gradient is ``gy``, unbroadcast to each input."""
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
         return a + b
@@ -384,6 +441,7 @@ class Add(Function):
 
 
 class Sub(Function):
+    """Elementwise ``a - b``; gradients ``gy`` and ``-gy``, unbroadcast to each input."""
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
         return a - b
@@ -393,6 +451,15 @@ class Sub(Function):
 
 
 class Mul(Function):
+    """Elementwise ``a * b``; gradients ``gy * b`` and ``gy * a``, unbroadcast.
+
+    Example:
+        >>> import minicnn as mc
+        >>> a, b = mc.Tensor([2.0, 3.0], requires_grad=True), mc.Tensor([4.0, 5.0])
+        >>> (a * b).sum().backward()
+        >>> a.grad
+        array([4., 5.], dtype=float32)
+    """
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -404,6 +471,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    """Elementwise ``a / b``; gradients ``gy / b`` and ``-gy * a / b**2``, unbroadcast."""
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -417,6 +485,7 @@ class Div(Function):
 
 
 class Neg(Function):
+    """``-a``; the gradient is ``-gy``."""
     def forward(self, a):
         return -a
 
@@ -425,6 +494,15 @@ class Neg(Function):
 
 
 class Pow(Function):
+    """Elementwise ``a ** b``; gradients ``gy * b * a**(b-1)`` and ``gy * a**b * log(a)``.
+
+    Example:
+        >>> import minicnn as mc
+        >>> x = mc.Tensor([2.0, 3.0], requires_grad=True)
+        >>> (x ** 2).sum().backward()
+        >>> x.grad
+        array([4., 6.], dtype=float32)
+    """
     def forward(self, a, b):
         self.a, self.b = a, b
         self.y = a**b
@@ -441,7 +519,19 @@ class Pow(Function):
 
 
 class MatMul(Function):
-    """``a @ b`` with NumPy's matmul rules (batched when ndim > 2); the GEMM goes to BLAS."""
+    """``a @ b`` with NumPy's matmul rules (batched when ndim > 2); the GEMM goes to BLAS.
+
+    Gradients: ``gy @ b.T`` and ``a.T @ gy`` (summed over broadcast batch axes).
+
+    Shape: a (..., M, K), b (..., K, N) -> (..., M, N)
+
+    Example:
+        >>> import minicnn as mc
+        >>> a = mc.Tensor([[1.0, 2.0]], requires_grad=True)
+        >>> (a @ mc.Tensor([[3.0], [4.0]])).backward()
+        >>> a.grad
+        array([[3., 4.]], dtype=float32)
+    """
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -481,6 +571,7 @@ def _expand_reduced(gy: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims:
 
 
 class Sum(Function):
+    """Sum over ``axis`` (all axes when None); the gradient broadcasts ``gy`` back."""
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return np.asarray(x.sum(axis=axis, keepdims=keepdims))
@@ -491,6 +582,16 @@ class Sum(Function):
 
 
 class Mean(Function):
+    """Mean over ``axis``; the gradient is ``gy / count`` broadcast back over the input.
+
+    Example:
+        >>> import minicnn as mc
+        >>> x = mc.Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        >>> x.mean().backward()
+        >>> x.grad
+        array([[0.25, 0.25],
+               [0.25, 0.25]], dtype=float32)
+    """
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         out = np.asarray(x.mean(axis=axis, keepdims=keepdims), dtype=x.dtype)
@@ -503,7 +604,15 @@ class Mean(Function):
 
 
 class Max(Function):
-    """Maximum; the gradient is shared equally between tied maxima, as TensorFlow's reduce_max."""
+    """Maximum; the gradient is shared equally between tied maxima, as TensorFlow's reduce_max.
+
+    Example:
+        >>> import minicnn as mc
+        >>> x = mc.Tensor([1.0, 3.0, 3.0], requires_grad=True)
+        >>> x.max().backward()
+        >>> x.grad
+        array([0. , 0.5, 0.5], dtype=float32)
+    """
 
     def forward(self, x, axis=None, keepdims=False):
         self.x, self.axis, self.keepdims = x, axis, keepdims
@@ -521,6 +630,7 @@ class Max(Function):
 
 
 class Reshape(Function):
+    """``x.reshape(shape)``; the gradient is ``gy`` reshaped back to the input shape."""
     def forward(self, x, shape):
         self.shape = x.shape
         return x.reshape(shape)
@@ -530,6 +640,13 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    """Permute axes (reverse them when ``axes`` is None); the gradient uses the inverse permutation.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.Tensor([[1.0, 2.0, 3.0]]).transpose(1, 0).shape
+        (3, 1)
+    """
     def forward(self, x, axes=None):
         self.axes = axes
         return np.transpose(x, axes)
@@ -541,6 +658,16 @@ class Transpose(Function):
 
 
 class GetItem(Function):
+    """``x[index]`` (any NumPy index); the gradient scatters ``gy`` back with ``np.add.at``,
+    so an element picked several times accumulates every contribution.
+
+    Example:
+        >>> import minicnn as mc
+        >>> x = mc.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> x[[0, 0, 2]].sum().backward()
+        >>> x.grad
+        array([2., 0., 1.], dtype=float32)
+    """
     def forward(self, x, index):
         self.shape, self.dtype, self.index = x.shape, x.dtype, index
         return np.asarray(x[index])
@@ -552,6 +679,7 @@ class GetItem(Function):
 
 
 class Concatenate(Function):
+    """Join inputs along ``axis``; the gradient is ``gy`` split back into the input sizes."""
     def forward(self, *xs, axis=0):
         self.axis = axis
         self.sizes = [x.shape[axis] for x in xs]
@@ -579,6 +707,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 
 class Exp(Function):
+    """Elementwise ``exp(x)``; the gradient is ``gy * exp(x)``."""
     def forward(self, x):
         self.y = np.exp(x)
         return self.y
@@ -588,6 +717,7 @@ class Exp(Function):
 
 
 class Log(Function):
+    """Elementwise natural ``log(x)``; the gradient is ``gy / x``."""
     def forward(self, x):
         self.x = x
         return np.log(x)
@@ -597,6 +727,15 @@ class Log(Function):
 
 
 class ReLU(Function):
+    """Elementwise ``max(x, 0)``; the gradient is ``gy`` where ``x > 0``, else 0.
+
+    Example:
+        >>> import minicnn as mc
+        >>> x = mc.Tensor([-1.0, 0.0, 2.0], requires_grad=True)
+        >>> x.relu().sum().backward()
+        >>> x.grad
+        array([0., 0., 1.], dtype=float32)
+    """
     def forward(self, x):
         self.mask = x > 0
         return np.where(self.mask, x, x.dtype.type(0))
@@ -606,12 +745,23 @@ class ReLU(Function):
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) without overflow warnings for large |x|."""
+    """1 / (1 + exp(-x)) without overflow warnings for large |x|, as 0.5 * (tanh(x / 2) + 1).
+
+    Args:
+        x: a float ndarray; the result has its dtype and shape.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.tensor import stable_sigmoid
+        >>> stable_sigmoid(np.array([-1000.0, 0.0, 1000.0]))
+        array([0. , 0.5, 1. ])
+    """
     half = x.dtype.type(0.5)
     return half * (np.tanh(half * x) + 1)
 
 
 class Sigmoid(Function):
+    """Elementwise logistic ``y = 1 / (1 + exp(-x))``; the gradient is ``gy * y * (1 - y)``."""
     def forward(self, x):
         self.y = stable_sigmoid(x)
         return self.y
@@ -621,6 +771,7 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    """Elementwise ``y = tanh(x)``; the gradient is ``gy * (1 - y**2)``."""
     def forward(self, x):
         self.y = np.tanh(x)
         return self.y
@@ -630,6 +781,14 @@ class Tanh(Function):
 
 
 class Softmax(Function):
+    """``y = exp(x) / sum(exp(x))`` along ``axis`` (max-shifted for stability); the gradient is
+    ``y * (gy - sum(gy * y))`` along ``axis``.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.Tensor([[0.0, 0.0]]).softmax().data
+        array([[0.5, 0.5]], dtype=float32)
+    """
     def forward(self, x, axis=-1):
         self.axis = axis
         e = np.exp(x - x.max(axis=axis, keepdims=True))
@@ -642,6 +801,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    """``y = x - logsumexp(x)`` along ``axis``, computed stably; the gradient is
+    ``gy - exp(y) * sum(gy)`` along ``axis``."""
     def forward(self, x, axis=-1):
         self.axis = axis
         shifted = x - x.max(axis=axis, keepdims=True)

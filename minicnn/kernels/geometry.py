@@ -10,6 +10,15 @@ def output_size_and_padding(size: int, window: int, stride: int, padding: str) -
     "same":  out = ceil(size / stride); the total padding max((out - 1) * stride + window - size, 0)
              is split with the smaller half before, so the odd pixel goes bottom/right (TF's rule).
     The output may be <= 0 for "valid"; callers turn that into an error naming the layer.
+
+    Args:
+        size: the input length along the axis.  window: the kernel or pool length.
+        stride: the step.  padding: "valid" or "same".
+
+    Example:
+        >>> from minicnn.kernels.geometry import output_size_and_padding
+        >>> output_size_and_padding(5, 3, 2, "valid"), output_size_and_padding(4, 3, 2, "same")
+        ((2, 0), (2, 0))
     """
     if padding == "valid":
         return (size - window) // stride + 1, 0

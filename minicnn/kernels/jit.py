@@ -21,7 +21,21 @@ PARALLEL_MIN_ELEMENTS = 1 << 20
 
 
 def kernel(size_arg: int):
-    """Compile ``fn`` parallel and serial; dispatch on ``args[size_arg].size``."""
+    """Compile ``fn`` parallel and serial; dispatch on ``args[size_arg].size``.
+
+    Args:
+        size_arg: the position of the argument whose ``.size`` picks the build (parallel from
+            ``PARALLEL_MIN_ELEMENTS`` elements up); both builds stay reachable as
+            ``.parallel`` and ``.serial``.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import relu_  # defined with @kernel(size_arg=0)
+        >>> y = np.array([[-1.0, 2.0]])
+        >>> relu_.serial(y)  # a small call like relu_(y) would take this build too
+        >>> y, relu_.__name__, relu_.parallel is not relu_.serial
+        (array([[0., 2.]]), 'relu_', True)
+    """
 
     def wrap(fn):
         parallel = njit(parallel=True, cache=True)(fn)
@@ -50,6 +64,17 @@ def im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols):
 
     Shape: x (N, H, W, C) -> cols (N*OH*OW, KH*KW*C), column order (kh, kw, c) to match a
     (KH, KW, C, F) kernel reshaped to (KH*KW*C, F).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import im2col
+        >>> cols = np.empty((4, 4))
+        >>> im2col(np.arange(9.0).reshape(1, 3, 3, 1), 2, 2, 1, 1, 0, 0, 2, 2, cols)
+        >>> cols
+        array([[0., 1., 3., 4.],
+               [1., 2., 4., 5.],
+               [3., 4., 6., 7.],
+               [4., 5., 7., 8.]])
     """
     N, H, W, C = x.shape
     for t in prange(N * OH):
@@ -75,6 +100,16 @@ def col2im(cols, KH, KW, SH, SW, PT, PL, OH, OW, gx):
     """Scatter-add rows of ``cols`` back to the pixels they came from (im2col's adjoint).
 
     Shape: cols (N*OH*OW, KH*KW*C) -> gx (N, H, W, C), overwritten.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import col2im
+        >>> gx = np.empty((1, 3, 3, 1))
+        >>> col2im(np.ones((4, 4)), 2, 2, 1, 1, 0, 0, 2, 2, gx)
+        >>> gx[0, :, :, 0]
+        array([[1., 2., 1.],
+               [2., 4., 2.],
+               [1., 2., 1.]])
     """
     N, H, W, C = gx.shape
     for n in prange(N):
@@ -102,6 +137,14 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
     Shape: x (N, H, W, C) -> y (N, OH, OW, C), argmax (N, OH, OW, C) int32. Padded positions
     never win (TF pads max pooling with -inf). Channels are the innermost loop, so each read
     is a contiguous run of C values.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import max_pool_forward
+        >>> y, at = np.empty((1, 1, 1, 1)), np.empty((1, 1, 1, 1), np.int32)
+        >>> max_pool_forward(np.array([1.0, 5, 5, 2]).reshape(1, 2, 2, 1), 2, 2, 2, 2, 0, 0, y, at)
+        >>> y.ravel(), at.ravel()
+        (array([5.]), array([1], dtype=int32))
     """
     N, H, W, C = x.shape
     OH, OW = y.shape[1], y.shape[2]
@@ -128,7 +171,16 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
 
 @kernel(size_arg=2)
 def max_pool_backward(gy, argmax, gx):
-    """Send each window's gradient to its maximum. Shape: gy (N, OH, OW, C) -> gx (N, H, W, C)."""
+    """Send each window's gradient to its maximum. Shape: gy (N, OH, OW, C) -> gx (N, H, W, C).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import max_pool_backward
+        >>> gx = np.empty((1, 2, 2, 1))
+        >>> max_pool_backward(np.full((1, 1, 1, 1), 7.0), np.full((1, 1, 1, 1), 1, np.int32), gx)
+        >>> gx.ravel()
+        array([0., 7., 0., 0.])
+    """
     N, OH, OW, C = gy.shape
     W = gx.shape[2]
     for n in prange(N):
@@ -145,6 +197,14 @@ def avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y):
     """Window means over the in-bounds positions only (TF excludes padding from the count).
 
     Shape: x (N, H, W, C) -> y (N, OH, OW, C)
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import avg_pool_forward
+        >>> y = np.empty((1, 1, 1, 1))
+        >>> avg_pool_forward(np.arange(4.0).reshape(1, 2, 2, 1), 2, 2, 2, 2, 0, 0, y)
+        >>> y.ravel()
+        array([1.5])
     """
     N, H, W, C = x.shape
     OH, OW = y.shape[1], y.shape[2]
@@ -172,6 +232,14 @@ def avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx):
     """Spread each window's gradient evenly over its in-bounds positions.
 
     Shape: gy (N, OH, OW, C) -> gx (N, H, W, C), overwritten.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import avg_pool_backward
+        >>> gx = np.empty((1, 2, 2, 1))
+        >>> avg_pool_backward(np.full((1, 1, 1, 1), 4.0), 2, 2, 2, 2, 0, 0, gx)
+        >>> gx.ravel()
+        array([1., 1., 1., 1.])
     """
     N, OH, OW, C = gy.shape
     H, W = gx.shape[1], gx.shape[2]
@@ -192,7 +260,16 @@ def avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx):
 
 @kernel(size_arg=0)
 def bias_relu_(y, b):
-    """In place: y = max(y + b, 0), one pass. Shape: y (M, F), b (F,)."""
+    """In place: y = max(y + b, 0), one pass. Shape: y (M, F), b (F,).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import bias_relu_
+        >>> y = np.array([[1.0, -3.0]])
+        >>> bias_relu_(y, np.array([1.0, 1.0]))
+        >>> y
+        array([[2., 0.]])
+    """
     M, F = y.shape
     for i in prange(M):
         for f in range(F):
@@ -202,7 +279,16 @@ def bias_relu_(y, b):
 
 @kernel(size_arg=0)
 def relu_(y):
-    """In place: y = max(y, 0). Shape: y (M, F)."""
+    """In place: y = max(y, 0). Shape: y (M, F).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import relu_
+        >>> y = np.array([[-1.0, 2.0]])
+        >>> relu_(y)
+        >>> y
+        array([[0., 2.]])
+    """
     M, F = y.shape
     for i in prange(M):
         for f in range(F):
@@ -212,7 +298,16 @@ def relu_(y):
 
 @kernel(size_arg=0)
 def relu_backward(gy, y, gx):
-    """gx = gy where the ReLU output y is positive, else 0. Shape: gy, y, gx (M, F)."""
+    """gx = gy where the ReLU output y is positive, else 0. Shape: gy, y, gx (M, F).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import relu_backward
+        >>> gx = np.empty((1, 2))
+        >>> relu_backward(np.array([[5.0, 6.0]]), np.array([[0.0, 1.0]]), gx)
+        >>> gx
+        array([[0., 6.]])
+    """
     M, F = gy.shape
     for i in prange(M):
         for f in range(F):
@@ -225,6 +320,15 @@ def relu_backward_colsum(gy, y, gx, partial):
 
     Row chunk k sums into ``partial[k]`` (float64, so long columns lose no precision); the
     caller adds the P rows. Shape: gy, y, gx (M, F), partial (P, F) float64.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import relu_backward_colsum
+        >>> gx, partial = np.empty((2, 2)), np.empty((2, 2))
+        >>> relu_backward_colsum(np.ones((2, 2)), np.array([[1.0, 0], [1, 1]]), gx, partial)
+        >>> gx, partial.sum(axis=0)
+        (array([[1., 0.],
+               [1., 1.]]), array([2., 1.]))
     """
     M, F = gy.shape
     P = partial.shape[0]
@@ -241,7 +345,17 @@ def relu_backward_colsum(gy, y, gx, partial):
 
 @kernel(size_arg=0)
 def colsum(g, partial):
-    """Column sums of g by row chunks into float64 ``partial``. Shape: g (M, F), partial (P, F)."""
+    """Column sums of g by row chunks into float64 ``partial``. Shape: g (M, F), partial (P, F).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import colsum
+        >>> partial = np.empty((2, 2))
+        >>> colsum(np.arange(6.0).reshape(3, 2), partial)
+        >>> partial
+        array([[2., 4.],
+               [4., 5.]])
+    """
     M, F = g.shape
     P = partial.shape[0]
     chunk = (M + P - 1) // P

@@ -20,6 +20,16 @@ def _pad(x, KH, KW, SH, SW, PT, PL, OH, OW, value=0.0):
 
 
 def im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.im2col``.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels import reference
+        >>> cols = np.empty((1, 4))
+        >>> reference.im2col(np.arange(4.0).reshape(1, 2, 2, 1), 2, 2, 1, 1, 0, 0, 1, 1, cols)
+        >>> cols
+        array([[0., 1., 2., 3.]])
+    """
     N, H, W, C = x.shape
     xp = _pad(x, KH, KW, SH, SW, PT, PL, OH, OW)
     out = np.empty((N, OH, OW, KH, KW, C), dtype=x.dtype)
@@ -30,6 +40,7 @@ def im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols):
 
 
 def col2im(cols, KH, KW, SH, SW, PT, PL, OH, OW, gx):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.col2im``."""
     N, H, W, C = gx.shape
     HP = max((OH - 1) * SH + KH, H + PT)
     WP = max((OW - 1) * SW + KW, W + PL)
@@ -52,6 +63,7 @@ def _windows(x, KH, KW, SH, SW, PT, PL, OH, OW, value):
 
 
 def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.max_pool_forward``."""
     N, H, W, C = x.shape
     OH, OW = y.shape[1], y.shape[2]
     win = _windows(x, KH, KW, SH, SW, PT, PL, OH, OW, -np.inf)
@@ -65,6 +77,7 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
 
 
 def max_pool_backward(gy, argmax, gx):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.max_pool_backward``."""
     N, OH, OW, C = gy.shape
     W = gx.shape[2]
     gx[...] = 0
@@ -79,6 +92,7 @@ def _counts(H, W, KH, KW, SH, SW, PT, PL, OH, OW, dtype):
 
 
 def avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.avg_pool_forward``."""
     N, H, W, C = x.shape
     OH, OW = y.shape[1], y.shape[2]
     win = _windows(x, KH, KW, SH, SW, PT, PL, OH, OW, 0.0)
@@ -86,6 +100,7 @@ def avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y):
 
 
 def avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.avg_pool_backward``."""
     N, OH, OW, C = gy.shape
     H, W = gx.shape[1], gx.shape[2]
     share = gy / _counts(H, W, KH, KW, SH, SW, PT, PL, OH, OW, gy.dtype)
@@ -94,23 +109,28 @@ def avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx):
 
 
 def bias_relu_(y, b):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.bias_relu_``."""
     np.maximum(y + b, 0, out=y)
 
 
 def relu_(y):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.relu_``."""
     np.maximum(y, 0, out=y)
 
 
 def relu_backward(gy, y, gx):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.relu_backward``."""
     gx[...] = np.where(y > 0, gy, 0)
 
 
 def relu_backward_colsum(gy, y, gx, partial):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.relu_backward_colsum``."""
     gx[...] = np.where(y > 0, gy, 0)
     partial[...] = 0
     partial[0] = gx.sum(axis=0, dtype=np.float64)
 
 
 def colsum(g, partial):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.colsum``."""
     partial[...] = 0
     partial[0] = g.sum(axis=0, dtype=np.float64)

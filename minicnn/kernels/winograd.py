@@ -23,7 +23,20 @@ _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.
 
 
 def transform_kernel(w: np.ndarray) -> np.ndarray:
-    """U = G g G^T for every (c, f). Shape: w (3, 3, C, F) -> U (16, C, F)."""
+    """U = G g G^T for every (c, f). Shape: w (3, 3, C, F) -> U (16, C, F).
+
+    Args:
+        w: an HWIO 3x3 kernel; U has its dtype.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.winograd import transform_kernel
+        >>> transform_kernel(np.ones((3, 3, 1, 1)))[:, 0, 0].reshape(4, 4)
+        array([[1.  , 1.5 , 0.5 , 1.  ],
+               [1.5 , 2.25, 0.75, 1.5 ],
+               [0.5 , 0.75, 0.25, 0.5 ],
+               [1.  , 1.5 , 0.5 , 1.  ]])
+    """
     G = _G.astype(w.dtype)
     C, F = w.shape[2], w.shape[3]
     return np.ascontiguousarray(np.einsum("ai,ijcf,bj->abcf", G, w, G).reshape(16, C, F))
@@ -42,6 +55,17 @@ def transform_input(x, PT, PL, TH, TW, V):
 
     Shape: x (N, H, W, C) -> V (16, N*TH*TW, C). Scalars only in the loop body (no per-tile
     arrays), channels innermost so reads and writes are contiguous runs.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.winograd import transform_input
+        >>> V = np.empty((16, 1, 1))
+        >>> transform_input(np.ones((1, 4, 4, 1)), 0, 0, 1, 1, V)
+        >>> V[:, 0, 0].reshape(4, 4)
+        array([[0., 0., 0., 0.],
+               [0., 4., 0., 0.],
+               [0., 0., 0., 0.],
+               [0., 0., 0., 0.]])
     """
     N, H, W, C = x.shape
     for t in prange(N * TH * TW):
@@ -95,7 +119,16 @@ def transform_input(x, PT, PL, TH, TW, V):
 def transform_output(M, b, relu, TH, TW, y):
     """y[2x2 block of tile t] = A^T m A (+ bias, then ReLU when asked), cropped to (OH, OW).
 
-    Shape: M (16, N*TH*TW, F), b (F,) -> y (N, OH, OW, F)
+    Shape: M (16, N*TH*TW, F), b (F,) -> y (N, OH, OW, F); an empty ``b`` means no bias.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.winograd import transform_output
+        >>> y = np.empty((1, 2, 2, 1))
+        >>> transform_output(np.eye(16)[5].reshape(16, 1, 1), np.array([1.0]), False, 1, 1, y)
+        >>> y[0, :, :, 0]
+        array([[2., 2.],
+               [2., 2.]])
     """
     N, OH, OW, F = y.shape
     has_bias = b.shape[0] == F
@@ -141,7 +174,19 @@ def transform_output(M, b, relu, TH, TW, y):
 def conv3x3(x, U, b, PT, PL, OH, OW, relu=False):
     """Stride-1 3x3 correlation via Winograd: y[i, j] = sum x[i - PT + kh, j - PL + kw] * g[kh, kw].
 
+    Args:
+        x: the input.  U: the transformed kernel.  b: a bias (F,) or None.
+        PT, PL: padding before (top, left).  OH, OW: the output size.  relu: fuse a ReLU.
+
     Shape: x (N, H, W, C), U (16, C, F) from ``transform_kernel`` -> y (N, OH, OW, F)
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.winograd import conv3x3, transform_kernel
+        >>> U = transform_kernel(np.ones((3, 3, 1, 1)))
+        >>> conv3x3(np.ones((1, 4, 4, 1)), U, None, 0, 0, 2, 2)[0, :, :, 0]
+        array([[9., 9.],
+               [9., 9.]])
     """
     N, C = x.shape[0], x.shape[3]
     F = U.shape[2]

@@ -26,7 +26,21 @@ _winograd_on = os.environ.get("MINICNN_WINOGRAD", "0") not in ("0", "false", "Fa
 def relu_mask_and_bias_grad(gy2, y2, want_gb):
     """(gy masked by y > 0 when y2 is given, bias gradient or None), in one pass over gy.
 
+    Args:
+        gy2: the output gradient, one row per output position.
+        y2: the ReLU output (masks gy2 where it is not positive), or None for no ReLU.
+        want_gb: whether to compute the bias gradient (column sums of the masked gradient).
+
     Shape: gy2 (M, F), y2 (M, F) or None -> (M, F), (F,)
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.ops.conv import relu_mask_and_bias_grad
+        >>> g, gb = relu_mask_and_bias_grad(np.ones((2, 2), np.float32),
+        ...                                 np.array([[1, 0], [2, 3]], np.float32), True)
+        >>> g, gb
+        (array([[1., 0.],
+               [1., 1.]], dtype=float32), array([2., 1.], dtype=float32))
     """
     partial = np.empty((_SUM_CHUNKS, gy2.shape[1]), dtype=np.float64) if want_gb else None
     if y2 is not None:
@@ -50,7 +64,21 @@ RECOMPUTE_COLS_MIN_CHANNELS = 16
 
 
 def use_winograd(KH, KW, SH, SW, C, dtype) -> bool:
-    """Whether a convolution of this geometry takes the Winograd route."""
+    """Whether a convolution of this geometry takes the Winograd route.
+
+    True only with ``MINICNN_WINOGRAD=1`` set, a 3x3 kernel, stride 1, at least
+    ``WINOGRAD_MIN_CHANNELS`` input channels and float32.
+
+    Args:
+        KH, KW: kernel height and width.  SH, SW: strides.  C: input channels.
+        dtype: the input's dtype.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.ops.conv import use_winograd
+        >>> use_winograd(5, 5, 1, 1, 64, np.float32)
+        False
+    """
     return (_winograd_on and KH == KW == 3 and SH == SW == 1 and C >= WINOGRAD_MIN_CHANNELS
             and dtype == np.float32)
 
@@ -76,6 +104,20 @@ class Conv2DFn(Function):
     always comes from im2col columns: saved in the forward pass on the im2col route, rebuilt
     from the saved input on the Winograd route (one cheap copy instead of keeping a 9x larger
     matrix alive). With ``activation="relu"`` backward masks the gradient by the output (y > 0).
+
+    Called as ``Conv2DFn.apply(x, w[, b], strides=, padding=, activation=)``; use ``conv2d``,
+    which checks the arguments first. Gradients: input (col2im of ``gy @ w.T``), kernel
+    (``cols.T @ gy``) and bias (column sums of ``gy``).
+
+    Shape: x (N, H, W, C), w (KH, KW, C, F), b (F,) -> (N, OH, OW, F)
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.ops.conv import Conv2DFn
+        >>> x = mc.Tensor(np.ones((1, 3, 3, 1), int))
+        >>> Conv2DFn.apply(x, mc.Tensor(np.ones((2, 2, 1, 1), int)), padding="valid").data[..., 0]
+        array([[[4., 4.],
+                [4., 4.]]], dtype=float32)
     """
 
     def forward(self, x, w, b=None, strides=(1, 1), padding="valid", activation="linear",
@@ -174,6 +216,20 @@ def conv2d(
 
     Shape: x (N, H, W, C), w (KH, KW, C, F), b (F,) -> (N, OH, OW, F) where
     "valid": OH = floor((H - KH) / SH) + 1;  "same": OH = ceil(H / SH)  (likewise OW).
+
+    Args:
+        x: the input images.  w: the kernel.  b: an optional bias.
+        strides: (SH, SW).  padding: "valid" or "same" (TensorFlow's rule).
+        who: the name used in error messages.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> x = mc.Tensor(np.arange(9).reshape(1, 3, 3, 1))
+        >>> y = mc.ops.conv.conv2d(x, mc.Tensor(np.ones((2, 2, 1, 1), int)), padding="same")
+        >>> y.shape, y.data[0, :, :, 0]
+        ((1, 3, 3, 1), array([[ 8., 12.,  7.],
+               [20., 24., 13.],
+               [13., 15.,  8.]], dtype=float32))
     """
     if x.ndim != 4:
         raise ValueError(f"{who}: expected a 4-D NHWC input. Received: shape {x.shape}")
@@ -192,6 +248,19 @@ def conv2d(
 
 
 class MaxPool2DFn(Function):
+    """Max pooling over NHWC windows; backward sends each window's gradient to its first maximum
+    (recorded as an argmax in the forward pass). Use ``max_pool2d``.
+
+    Shape: (N, H, W, C) -> (N, OH, OW, C)
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.ops.conv import MaxPool2DFn
+        >>> x = mc.Tensor(np.arange(4).reshape(1, 2, 2, 1))
+        >>> MaxPool2DFn.apply(x, pool_size=(2, 2), strides=(2, 2)).data.ravel()
+        array([3.], dtype=float32)
+    """
+
     def forward(self, x, pool_size=(2, 2), strides=(2, 2), padding="valid", who="max_pool2d"):
         N, H, W, C = x.shape
         KH, KW = pool_size
@@ -210,6 +279,19 @@ class MaxPool2DFn(Function):
 
 
 class AvgPool2DFn(Function):
+    """Average pooling over NHWC windows (padding excluded from each mean); backward spreads each
+    window's gradient evenly over its in-bounds positions. Use ``avg_pool2d``.
+
+    Shape: (N, H, W, C) -> (N, OH, OW, C)
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.ops.conv import AvgPool2DFn
+        >>> x = mc.Tensor(np.arange(4).reshape(1, 2, 2, 1))
+        >>> AvgPool2DFn.apply(x, pool_size=(2, 2), strides=(2, 2)).data.ravel()
+        array([1.5], dtype=float32)
+    """
+
     def forward(self, x, pool_size=(2, 2), strides=(2, 2), padding="valid", who="avg_pool2d"):
         N, H, W, C = x.shape
         KH, KW = pool_size
@@ -239,6 +321,17 @@ def max_pool2d(x: Tensor, pool_size=(2, 2), strides=None, padding="valid", who="
 
     Shape: (N, H, W, C) -> (N, OH, OW, C), OH as for ``conv2d`` with the pool as the window;
     strides default to the pool size.
+
+    Args:
+        x: the input.  pool_size: (KH, KW).  strides: (SH, SW) or None (the pool size).
+        padding: "valid" or "same" (padded positions never win).  who: name for errors.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> x = mc.Tensor(np.array([1, 4, 2, 3]).reshape(1, 2, 2, 1), requires_grad=True)
+        >>> mc.ops.conv.max_pool2d(x).sum().backward()
+        >>> x.grad.ravel()
+        array([0., 1., 0., 0.], dtype=float32)
     """
     return _pool(MaxPool2DFn, x, pool_size, strides, padding, who)
 
@@ -246,6 +339,17 @@ def max_pool2d(x: Tensor, pool_size=(2, 2), strides=None, padding="valid", who="
 def avg_pool2d(x: Tensor, pool_size=(2, 2), strides=None, padding="valid", who="avg_pool2d"):
     """Average pooling; with "same", padded positions are left out of each mean (as TF).
 
+    Args:
+        x: the input.  pool_size: (KH, KW).  strides: (SH, SW) or None (the pool size).
+        padding: "valid" or "same".  who: name for errors.
+
     Shape: (N, H, W, C) -> (N, OH, OW, C)
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> x = mc.Tensor(np.arange(9).reshape(1, 3, 3, 1))
+        >>> mc.ops.conv.avg_pool2d(x, padding="same").data[0, :, :, 0]
+        array([[2. , 3.5],
+               [6.5, 8. ]], dtype=float32)
     """
     return _pool(AvgPool2DFn, x, pool_size, strides, padding, who)
