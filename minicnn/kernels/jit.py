@@ -7,6 +7,9 @@ overlapping windows, so they are parallel over images only, where writes cannot 
 Every kernel is compiled twice, parallel and serial, and ``@kernel`` picks per call: a parallel
 region costs tens of microseconds on a quiet machine and far more when the cores are busy, so
 small problems (single-image inference) run serially. ``PARALLEL_MIN_ELEMENTS`` is the switch.
+The serial builds release the GIL, so ``minicnn.ops.split`` can run them on several threads:
+batches of several images take that route (per-image chunks on a few threads), and the
+parallel builds serve large single images and callers outside the ops.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ def kernel(size_arg: int):
         twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
                                   fn.__defaults__, fn.__closure__)
         twin.__qualname__ = fn.__qualname__ + "_serial"
-        serial = njit(cache=True)(twin)
+        # nogil: minicnn.ops.split runs serial builds on several Python threads at once
+        serial = njit(cache=True, nogil=True)(twin)
 
         @functools.wraps(fn)
         def dispatch(*args):

@@ -17,6 +17,7 @@ from minicnn.layers.base import Layer, unique_name
 from minicnn.layers.core import InputLayer
 from minicnn.models import saving, summary, training
 from minicnn.models.data import as_input_array
+from minicnn.ops.split import batch_step
 from minicnn.tensor import Parameter, Tensor, no_grad
 
 
@@ -294,7 +295,8 @@ class Sequential:
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch: no graph, no callbacks, minimal overhead."""
-        with no_grad():
+        x = x if isinstance(x, Tensor) else as_input_array(x)
+        with no_grad(), batch_step(len(x)):
             return self(x, training=False).data
 
     # ------------------------------------------------------------------ output

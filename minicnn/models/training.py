@@ -17,6 +17,7 @@ import numpy as np
 
 from minicnn.callbacks import Callback, CallbackList, History, ProgbarLogger
 from minicnn.models.data import ArrayData, IterableData, make_data, split_validation
+from minicnn.ops.split import batch_step
 from minicnn.tensor import no_grad
 
 if TYPE_CHECKING:
@@ -76,13 +77,14 @@ def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
         model.optimizer.build(params)
     for p in params:
         p.grad = None
-    out = model(x, training=True)
-    loss = model.loss(y, out)
-    value = float(loss.data)
-    if math.isfinite(value):
-        loss.backward()
-        with no_grad():
-            model.optimizer.apply(params)
+    with batch_step(len(x)):
+        out = model(x, training=True)
+        loss = model.loss(y, out)
+        value = float(loss.data)
+        if math.isfinite(value):
+            loss.backward()
+            with no_grad():
+                model.optimizer.apply(params)
     _update_metrics(model, y, out.data, value, len(x))
     return value
 
@@ -98,7 +100,7 @@ def test_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
         >>> training.test_step(model, np.zeros((4, 2), np.float32), np.full((4, 1), 2.0))
         4.0
     """
-    with no_grad():
+    with no_grad(), batch_step(len(x)):
         out = model(x, training=False)
         value = float(model.loss(y, out).data)
     _update_metrics(model, y, out.data, value, len(x))

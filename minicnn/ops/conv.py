@@ -13,6 +13,7 @@ import numpy as np
 from minicnn.kernels import jit as K
 from minicnn.kernels import winograd
 from minicnn.kernels.geometry import output_size_and_padding
+from minicnn.ops import split
 from minicnn.tensor import Function, Tensor
 
 #: Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions with at least this many input channels
@@ -97,9 +98,11 @@ def _geometry(x_shape, KH, KW, SH, SW, padding, who):
 
 
 class Conv2DFn(Function):
-    """Convolution with the batch folded into one GEMM, fused bias (+ ReLU).
+    """Convolution by im2col and GEMM with fused bias (+ ReLU), whole batch or split per image.
 
-    Two routes: im2col -> GEMM (any window), or Winograd F(2x2, 3x3) (3x3, stride 1, float32,
+    Three routes. Large float32 batches run in chunks of whole images on a few threads
+    (``minicnn.ops.split``: each chunk's im2col, GEMM and fused pass stay in cache); otherwise
+    one im2col -> GEMM over the batch folded together (any window), or Winograd F(2x2, 3x3) (3x3, stride 1, float32,
     C >= WINOGRAD_MIN_CHANNELS) for the forward pass and the input gradient. The kernel gradient
     always comes from im2col columns: saved in the forward pass on the im2col route, rebuilt
     from the saved input on the Winograd route (one cheap copy instead of keeping a 9x larger
@@ -130,6 +133,7 @@ class Conv2DFn(Function):
         self.x_shape, self.w = x.shape, w
         self.relu = activation == "relu"
         x = np.ascontiguousarray(x)
+        self.split = False
         self.winograd = use_winograd(KH, KW, SH, SW, C, x.dtype)
         if self.winograd:
             y = winograd.conv3x3(x, winograd.transform_kernel(w), b, PT, PL, OH, OW, self.relu)
@@ -138,6 +142,14 @@ class Conv2DFn(Function):
             if self.relu:
                 self.y = y
             return y
+        self.split = self._splittable(x, w, b)
+        if self.split:
+            y = self._forward_split(x, w, b)
+            if y is not None:
+                if self.needs_input_grad[1]:
+                    self.x = x  # the chunks rebuild their columns in backward
+                return y.reshape(N, OH, OW, F)
+            self.split = False  # BLAS threads not controllable: one GEMM
         cols = self._cols(x)
         y = cols @ w.reshape(KH * KW * C, F)  # (N*OH*OW, KH*KW*C) @ (KH*KW*C, F)
         if self.relu:
@@ -159,20 +171,63 @@ class Conv2DFn(Function):
                 self.cols = cols
         return y.reshape(N, OH, OW, F)
 
-    def _cols(self, x):
+    def _cols(self, x, serial=False):
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
         N, H, W, C = x.shape
         if KH == KW == SH == SW == 1 and PT == PL == 0:
             return x.reshape(N * H * W, C)  # a 1x1 convolution is a plain matmul
         cols = np.empty((N * OH * OW, KH * KW * C), dtype=x.dtype)
-        K.im2col(x, KH, KW, SH, SW, PT, PL, OH, OW, cols)
+        (K.im2col.serial if serial else K.im2col)(x, KH, KW, SH, SW, PT, PL, OH, OW, cols)
         return cols
+
+    def _splittable(self, x, w, b):
+        """Whether to run this batch as per-image chunks (see ``minicnn.ops.split``)."""
+        KH, KW, SH, SW, PT, PL, OH, OW = self.geom
+        N, C = x.shape[0], x.shape[3]
+        one_by_one = KH == KW == SH == SW == 1 and PT == PL == 0
+        float32 = x.dtype == w.dtype == np.float32 and (b is None or b.dtype == np.float32)
+        return (N > 1 and float32 and not one_by_one
+                and N * OH * OW * KH * KW * C >= split.SPLIT_MIN_ELEMENTS)
+
+    def _chunk_geometry(self):
+        """(output positions per image, im2col bytes per image)."""
+        KH, KW, SH, SW, PT, PL, OH, OW = self.geom
+        C = self.x_shape[3]
+        return OH * OW, OH * OW * KH * KW * C * 4
+
+    def _forward_split(self, x, w, b):
+        """The forward pass chunk by chunk; None if the batch could not be split."""
+        P, item_bytes = self._chunk_geometry()
+        F = w.shape[3]
+        w2 = w.reshape(-1, F)
+        y = np.empty((x.shape[0] * P, F), dtype=x.dtype)
+
+        def work(n0, n1):  # one chunk: im2col -> GEMM -> bias (+ ReLU), all in cache
+            out = y[n0 * P:n1 * P]
+            np.matmul(self._cols(x[n0:n1], serial=True), w2, out=out)
+            if self.relu:
+                if b is None:
+                    K.relu_.serial(out)
+                else:
+                    K.bias_relu_.serial(out, b)
+            elif b is not None:
+                out += b
+
+        if split.run_chunks(work, x.shape[0], item_bytes) is None:
+            return None
+        if self.relu:
+            self.y = y
+        return y
 
     def backward(self, gy):
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
         F = self.w.shape[3]
         gy2 = np.ascontiguousarray(gy).reshape(-1, F)  # (N*OH*OW, F)
         want_gb = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
+        if self.split:
+            grads = self._backward_split(gy2, want_gb)
+            if grads is not None:
+                return grads if len(self.needs_input_grad) == 3 else grads[:2]
         gy2, gb = relu_mask_and_bias_grad(gy2, self.y.reshape(-1, F) if self.relu else None,
                                           want_gb)
         gw = gx = None
@@ -183,6 +238,54 @@ class Conv2DFn(Function):
         if self.needs_input_grad[0]:
             gx = self._input_grad(gy2)
         return (gx, gw, gb) if len(self.needs_input_grad) == 3 else (gx, gw)
+
+    def _backward_split(self, gy2, want_gb):
+        """(gx, gw, gb) chunk by chunk, or None if the batch could not be split.
+
+        Each chunk masks its rows of the gradient by the ReLU output and sums them for the bias,
+        rebuilds its im2col columns for its share of the kernel gradient, and reuses the same
+        buffer for ``g @ w.T`` before col2im writes its images of gx. Kernel and bias shares
+        are added in float64 at the end.
+        """
+        P, item_bytes = self._chunk_geometry()
+        KH, KW, SH, SW, PT, PL, OH, OW = self.geom
+        F = self.w.shape[3]
+        w2 = self.w.reshape(-1, F)
+        want_gx, want_gw = self.needs_input_grad[0], self.needs_input_grad[1]
+        gx = np.empty(self.x_shape, dtype=gy2.dtype) if want_gx else None
+        y2 = self.y.reshape(-1, F) if self.relu else None
+
+        def work(n0, n1):
+            g = gy2[n0 * P:n1 * P]
+            part = np.empty((1, F), dtype=np.float64) if want_gb else None
+            if y2 is not None:
+                masked = np.empty_like(g)
+                if want_gb:
+                    K.relu_backward_colsum.serial(g, y2[n0 * P:n1 * P], masked, part)
+                else:
+                    K.relu_backward.serial(g, y2[n0 * P:n1 * P], masked)
+                g = masked
+            elif want_gb:
+                K.colsum.serial(g, part)
+            cols = gw = None
+            if want_gw:
+                cols = self._cols(self.x[n0:n1], serial=True)
+                gw = cols.T @ g  # (KH*KW*C, F) share of this chunk
+            if want_gx:
+                gcols = np.matmul(g, w2.T, out=cols)  # (rows, KH*KW*C)
+                K.col2im.serial(gcols, KH, KW, SH, SW, PT, PL, OH, OW, gx[n0:n1])
+            return gw, part
+
+        shares = split.run_chunks(work, self.x_shape[0], item_bytes)
+        if shares is None:
+            return None
+        gw = gb = None
+        if want_gw:
+            gw = np.sum([s[0] for s in shares], axis=0, dtype=np.float64)
+            gw = gw.astype(gy2.dtype).reshape(self.w.shape)
+        if want_gb:
+            gb = np.sum([s[1][0] for s in shares], axis=0).astype(gy2.dtype)
+        return gx, gw, gb
 
     def _input_grad(self, gy2):
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
@@ -247,6 +350,16 @@ def conv2d(
                           who=who)
 
 
+def _by_image(work, big) -> bool:
+    """Run ``work(start, stop)`` over image chunks of the batch ``big`` (N, H, W, C) on the split
+    threads (``minicnn.ops.split``); False, running nothing, when the batch is too small to
+    split or BLAS's threads cannot be controlled (the caller then runs the whole batch)."""
+    N = big.shape[0]
+    if N < 2 or big.size < split.SPLIT_MIN_ELEMENTS:
+        return False
+    return split.run_chunks(work, N, big[0].nbytes) is not None
+
+
 class MaxPool2DFn(Function):
     """Max pooling over NHWC windows; backward sends each window's gradient to its first maximum
     (recorded as an argmax in the forward pass). Use ``max_pool2d``.
@@ -268,13 +381,19 @@ class MaxPool2DFn(Function):
         OH, OW, PT, PL = _geometry(x.shape, KH, KW, SH, SW, padding, who)
         y = np.empty((N, OH, OW, C), dtype=x.dtype)
         argmax = np.empty((N, OH, OW, C), dtype=np.int32)
-        K.max_pool_forward(np.ascontiguousarray(x), KH, KW, SH, SW, PT, PL, y, argmax)
+        x = np.ascontiguousarray(x)
+        if not _by_image(lambda a, b: K.max_pool_forward.serial(
+                x[a:b], KH, KW, SH, SW, PT, PL, y[a:b], argmax[a:b]), x):
+            K.max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax)
         self.argmax, self.x_shape = argmax, x.shape
         return y
 
     def backward(self, gy):
         gx = np.empty(self.x_shape, dtype=gy.dtype)
-        K.max_pool_backward(np.ascontiguousarray(gy), self.argmax, gx)
+        gy = np.ascontiguousarray(gy)
+        if not _by_image(lambda a, b: K.max_pool_backward.serial(
+                gy[a:b], self.argmax[a:b], gx[a:b]), gx):
+            K.max_pool_backward(gy, self.argmax, gx)
         return gx
 
 
@@ -298,13 +417,19 @@ class AvgPool2DFn(Function):
         SH, SW = strides
         OH, OW, PT, PL = _geometry(x.shape, KH, KW, SH, SW, padding, who)
         y = np.empty((N, OH, OW, C), dtype=x.dtype)
-        K.avg_pool_forward(np.ascontiguousarray(x), KH, KW, SH, SW, PT, PL, y)
+        x = np.ascontiguousarray(x)
+        if not _by_image(lambda a, b: K.avg_pool_forward.serial(
+                x[a:b], KH, KW, SH, SW, PT, PL, y[a:b]), x):
+            K.avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y)
         self.geom, self.x_shape = (KH, KW, SH, SW, PT, PL), x.shape
         return y
 
     def backward(self, gy):
         gx = np.empty(self.x_shape, dtype=gy.dtype)
-        K.avg_pool_backward(np.ascontiguousarray(gy), *self.geom, gx)
+        gy = np.ascontiguousarray(gy)
+        if not _by_image(lambda a, b: K.avg_pool_backward.serial(
+                gy[a:b], *self.geom, gx[a:b]), gx):
+            K.avg_pool_backward(gy, *self.geom, gx)
         return gx
 
 
