@@ -101,12 +101,13 @@ class Conv2DFn(Function):
     """Convolution by im2col and GEMM with fused bias (+ ReLU), whole batch or split per image.
 
     Three routes. Large float32 batches run in chunks of whole images on a few threads
-    (``minicnn.ops.split``: each chunk's im2col, GEMM and fused pass stay in cache); otherwise
-    one im2col -> GEMM over the batch folded together (any window), or Winograd F(2x2, 3x3) (3x3, stride 1, float32,
-    C >= WINOGRAD_MIN_CHANNELS) for the forward pass and the input gradient. The kernel gradient
-    always comes from im2col columns: saved in the forward pass on the im2col route, rebuilt
-    from the saved input on the Winograd route (one cheap copy instead of keeping a 9x larger
-    matrix alive). With ``activation="relu"`` backward masks the gradient by the output (y > 0).
+    (``minicnn.ops.split``: each chunk's im2col, GEMM and fused pass stay in cache, and backward
+    rebuilds the chunk's columns from the saved input). Otherwise one im2col -> GEMM over the
+    batch folded together (any window), or, opt-in, Winograd F(2x2, 3x3) (3x3, stride 1,
+    float32, C >= WINOGRAD_MIN_CHANNELS) for the forward pass and the input gradient. Off the
+    split route the kernel gradient comes from im2col columns: kept from the forward pass for
+    few channels, rebuilt from the saved input otherwise. With ``activation="relu"`` backward
+    masks the gradient by the output (y > 0).
 
     Called as ``Conv2DFn.apply(x, w[, b], strides=, padding=, activation=)``; use ``conv2d``,
     which checks the arguments first. Gradients: input (col2im of ``gy @ w.T``), kernel
