@@ -148,3 +148,28 @@ def test_pooling_by_image_chunks_equals_whole_batch(fn_name, pool, strides, padd
     y_whole, gx_whole = run(False)
     np.testing.assert_array_equal(y_split, y_whole)
     np.testing.assert_array_equal(gx_split, gx_whole)
+
+
+def test_training_and_batch_inference_hold_blas_at_one_thread_single_images_do_not():
+    import minicnn as mc
+
+    seen = []
+
+    class Probe(mc.layers.Layer):
+        def call(self, x, training=False):
+            seen.append(_blas.blas_threads())
+            return x
+
+    before = _blas.blas_threads()
+    if before is None:
+        pytest.fail("numpy's BLAS should be controllable through threadpoolctl on CI")
+    model = mc.Sequential([mc.Input((4,)), Probe(), mc.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    x, y = np.ones((8, 4), np.float32), np.ones((8, 1), np.float32)
+    model.train_on_batch(x, y)
+    model.test_on_batch(x, y)
+    model.predict_on_batch(x)
+    model.predict_on_batch(x[:1])
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert seen == [1, 1, 1, before, 1, 1]
+    assert _blas.blas_threads() == before
