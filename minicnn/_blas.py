@@ -22,6 +22,7 @@ their one-big-GEMM route.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 
@@ -30,6 +31,16 @@ _depth = 0  # how many holds are open (on the thread that owns _lock)
 _outer: int | None = None  # BLAS's thread count before the outermost hold
 _controller = None
 _searched = False
+
+
+def _reset_in_child() -> None:
+    # a child forked while another thread held BLAS inherits a locked lock: start clean
+    global _lock, _depth
+    _lock, _depth = threading.RLock(), 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_in_child)
 
 
 def _blas():

@@ -173,3 +173,20 @@ def test_training_and_batch_inference_hold_blas_at_one_thread_single_images_do_n
     model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     assert seen == [1, 1, 1, before, 1, 1]
     assert _blas.blas_threads() == before
+
+
+def test_a_forked_child_can_still_run_split_batches():
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.fail("this test expects a POSIX machine (CI is Linux)")
+    run_chunks(lambda a, b: None, 4, 8 << 20)  # the parent's pool now has threads
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        result = pool.apply_async(_split_in_child).get(timeout=120)
+    assert result == [0, 1, 2, 3]
+
+
+def _split_in_child():
+    out = run_chunks(lambda a, b: list(range(a, b)), 4, 8 << 20)
+    return None if out is None else sum(out, [])

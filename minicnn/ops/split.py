@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -76,6 +77,16 @@ def batch_step(n_images: int) -> contextlib.AbstractContextManager:
         True
     """
     return single_threaded_blas() if n_images > 1 else contextlib.nullcontext()
+
+
+def _forget_pool_in_child() -> None:
+    # a forked child inherits the pool object but not its threads: start a new one there
+    global _pool, _pool_workers
+    _pool, _pool_workers = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
