@@ -73,6 +73,10 @@ def _compare_all(case, dtype=np.float32):
     J.max_pool_backward(gy, am[0], gx[0])
     R.max_pool_backward(gy, am[1], gx[1])
     np.testing.assert_allclose(gx[0], gx[1], rtol=1e-5, atol=1e-6)
+    if (SH, SW) == (KH, KW) and PT == PL == 0:  # windows tile the input
+        tiled = np.full(x.shape, np.nan, dtype)
+        J.max_pool_backward_tiled(gy, am[0], KH, KW, tiled)
+        np.testing.assert_array_equal(tiled, gx[1])
 
     J.avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y[0])
     R.avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y[1])
@@ -184,3 +188,24 @@ def test_dispatch_uses_parallel_build_for_large_arrays(monkeypatch):
     monkeypatch.setattr(J.relu_, "parallel", lambda *a: calls.append("parallel") or original(*a))
     J.relu_(y)
     assert calls == ["parallel"]
+
+
+@pytest.mark.parametrize("H,W,K,padding", [(6, 6, 2, "valid"), (7, 5, 2, "valid"),
+                                           (7, 5, 2, "same"), (9, 8, 3, "valid"),
+                                           (5, 9, 3, "same"), (4, 4, 1, "valid")])
+def test_tiled_max_pool_backward_equals_the_scatter(H, W, K, padding):
+    rng = np.random.default_rng(H * 100 + W * 10 + K)
+    x = rng.integers(0, 3, (2, H, W, 3)).astype(np.float32)  # many ties
+    OH, PT = output_size_and_padding(H, K, K, padding)
+    OW, PL = output_size_and_padding(W, K, K, padding)
+    assert PT == PL == 0  # strides = pool size: TF puts all 'same' padding after
+    y = np.empty((2, OH, OW, 3), np.float32)
+    am = np.empty((2, OH, OW, 3), np.int32)
+    J.max_pool_forward(x, K, K, K, K, 0, 0, y, am)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    want, got = np.empty_like(x), np.full_like(x, np.nan)
+    J.max_pool_backward(gy, am, want)
+    J.max_pool_backward_tiled(gy, am, K, K, got)
+    np.testing.assert_array_equal(got, want)
+    J.max_pool_backward_tiled.parallel(gy, am, K, K, got)
+    np.testing.assert_array_equal(got, want)

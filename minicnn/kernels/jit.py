@@ -196,6 +196,43 @@ def max_pool_backward(gy, argmax, gx):
                     gx[n, at // W, at % W, c] += gy[n, oh, ow, c]
 
 
+@kernel(size_arg=4)
+def max_pool_backward_tiled(gy, argmax, KH, KW, gx):
+    """``max_pool_backward`` for windows that tile the input (strides = pool size, no padding).
+
+    Each input position lies in at most one window, so it is written exactly once: the
+    window's gradient where it is the recorded maximum, 0 elsewhere (and 0 past the last
+    window). No zeroing pass, no scatter, no division: one sequential write of gx.
+
+    Shape: gy (N, OH, OW, C), argmax (N, OH, OW, C) -> gx (N, H, W, C), overwritten.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import max_pool_backward_tiled
+        >>> gx = np.empty((1, 3, 2, 1))
+        >>> max_pool_backward_tiled(np.full((1, 1, 1, 1), 7.0),
+        ...                         np.full((1, 1, 1, 1), 3, np.int32), 2, 2, gx)
+        >>> gx[0, :, :, 0]
+        array([[0., 0.],
+               [0., 7.],
+               [0., 0.]])
+    """
+    N, OH, OW, C = gy.shape
+    H, W = gx.shape[1], gx.shape[2]
+    for n in prange(N):
+        for ih in range(H):
+            oh = ih // KH
+            for iw in range(W):
+                ow = iw // KW
+                if oh < OH and ow < OW:
+                    at = ih * W + iw
+                    for c in range(C):
+                        gx[n, ih, iw, c] = gy[n, oh, ow, c] if argmax[n, oh, ow, c] == at else 0
+                else:
+                    for c in range(C):
+                        gx[n, ih, iw, c] = 0
+
+
 @kernel(size_arg=0)
 def avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y):
     """Window means over the in-bounds positions only (TF excludes padding from the count).

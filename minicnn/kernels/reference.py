@@ -86,6 +86,11 @@ def max_pool_backward(gy, argmax, gx):
     np.add.at(gx, (n, argmax // W, argmax % W, c), gy)
 
 
+def max_pool_backward_tiled(gy, argmax, KH, KW, gx):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.max_pool_backward_tiled``."""
+    max_pool_backward(gy, argmax, gx)
+
+
 def _counts(H, W, KH, KW, SH, SW, PT, PL, OH, OW, dtype):
     ones = np.ones((1, H, W, 1), dtype=dtype)
     return _windows(ones, KH, KW, SH, SW, PT, PL, OH, OW, 0.0).sum(axis=3)  # (1, OH, OW, 1)

@@ -387,12 +387,18 @@ class MaxPool2DFn(Function):
                 x[a:b], KH, KW, SH, SW, PT, PL, y[a:b], argmax[a:b]), x):
             K.max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax)
         self.argmax, self.x_shape = argmax, x.shape
+        self.pool_size, self.tiled = (KH, KW), (SH, SW) == (KH, KW) and PT == PL == 0
         return y
 
     def backward(self, gy):
         gx = np.empty(self.x_shape, dtype=gy.dtype)
         gy = np.ascontiguousarray(gy)
-        if not _by_image(lambda a, b: K.max_pool_backward.serial(
+        if self.tiled:  # every input position in at most one window: write gx once
+            KH, KW = self.pool_size
+            if not _by_image(lambda a, b: K.max_pool_backward_tiled.serial(
+                    gy[a:b], self.argmax[a:b], KH, KW, gx[a:b]), gx):
+                K.max_pool_backward_tiled(gy, self.argmax, KH, KW, gx)
+        elif not _by_image(lambda a, b: K.max_pool_backward.serial(
                 gy[a:b], self.argmax[a:b], gx[a:b]), gx):
             K.max_pool_backward(gy, self.argmax, gx)
         return gx
