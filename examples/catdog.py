@@ -87,12 +87,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"Training on {train.num_samples} images, validating on {val.num_samples} "
           f"({args.image_size}x{args.image_size}, batch {args.batch_size})")
     callbacks = []
-    if args.decay_epochs:
-        decay_at = sorted(int(e) for e in args.decay_epochs.split(","))
-        base = args.learning_rate
+    if args.decay_epochs or args.warmup_epochs:
+        decay_at = sorted(int(e) for e in (args.decay_epochs or "").split(",") if e.strip())
+        base, warmup = args.learning_rate, args.warmup_epochs
 
         def schedule(epoch: int, lr: float) -> float:
-            return base * args.decay_factor ** sum(epoch >= e for e in decay_at)
+            ramp = min(1.0, (epoch + 1) / warmup) if warmup else 1.0
+            return base * ramp * args.decay_factor ** sum(epoch >= e for e in decay_at)
 
         callbacks.append(LearningRateScheduler(schedule, verbose=1))
     if args.checkpoint_every_epoch:
@@ -217,6 +218,13 @@ def plot_curves(history: dict, path: Path) -> bool:
 # ------------------------------------------------------------------------------------- CLI
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="catdog.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
@@ -235,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--decay-epochs", metavar="E1,E2,...",
                    help="multiply the learning rate by --decay-factor at these epochs (0-based)")
     t.add_argument("--decay-factor", type=float, default=0.3)
+    t.add_argument("--warmup-epochs", type=_non_negative_int, default=0, metavar="N",
+                   help="raise the learning rate linearly over the first N epochs "
+                        "(epoch e uses (e+1)/N of it): a gentler start keeps early filters alive")
     t.add_argument("--checkpoint-every-epoch", action="store_true",
                    help="save the model after every epoch as last.npz in the run folder")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,

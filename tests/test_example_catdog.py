@@ -94,3 +94,20 @@ def test_missing_model_is_a_usage_error(tmp_path):
 def test_folder_without_test_set_needs_a_split(tiny):
     result = run("train", "--data", tiny, "--epochs", "1", check=False)
     assert result.returncode != 0 and "--validation-split" in result.stderr
+
+
+def test_warmup_raises_the_learning_rate_then_decays(tiny, tmp_path):
+    result = run("train", "--data", tiny, "--validation-split", "0.25", "--epochs", "3",
+                 "--image-size", "32", "--batch-size", "4", "--out", tmp_path, "--verbose", "2",
+                 "--learning-rate", "1e-3", "--warmup-epochs", "2", "--decay-epochs", "2",
+                 "--decay-factor", "0.5")
+    rates = re.findall(r"LearningRateScheduler setting learning rate to ([0-9.e-]+?)\.?$",
+                       result.stdout, re.M)
+    assert [float(r) for r in rates] == pytest.approx([5e-4, 1e-3, 5e-4])
+
+
+def test_negative_warmup_is_refused_with_a_clear_error(tiny, tmp_path):
+    result = run("train", "--data", tiny, "--warmup-epochs", "-1", "--out", tmp_path,
+                 check=False)
+    assert result.returncode == 2
+    assert "--warmup-epochs" in result.stderr and "expected an integer >= 0" in result.stderr
