@@ -295,7 +295,7 @@ class Sequential:
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch: no graph, no callbacks, minimal overhead."""
-        x = x if isinstance(x, Tensor) else as_input_array(x)
+        x = as_input_array(x)
         with no_grad(), batch_step(len(x)):
             return self(x, training=False).data
 

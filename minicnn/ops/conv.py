@@ -43,18 +43,28 @@ def relu_mask_and_bias_grad(gy2, y2, want_gb):
         (array([[1., 0.],
                [1., 1.]], dtype=float32), array([2., 1.], dtype=float32))
     """
-    partial = np.empty((_SUM_CHUNKS, gy2.shape[1]), dtype=np.float64) if want_gb else None
+    gy2, partial = _mask_and_partial_sums(gy2, y2, want_gb, _SUM_CHUNKS)
+    return gy2, (partial.sum(axis=0).astype(gy2.dtype) if want_gb else None)
+
+
+def _mask_and_partial_sums(gy2, y2, want_gb, chunks, serial=False):
+    """(gy2 masked by y2 > 0 if y2 is given, float64 column sums by ``chunks`` row chunks or
+    None). ``serial`` picks the kernels' serial builds, for callers already on a split thread.
+
+    Shape: gy2 (M, F), y2 (M, F) or None -> (M, F), (chunks, F)
+    """
+    pick = (lambda k: k.serial) if serial else (lambda k: k)
+    partial = np.empty((chunks, gy2.shape[1]), dtype=np.float64) if want_gb else None
     if y2 is not None:
         masked = np.empty_like(gy2)
         if want_gb:
-            K.relu_backward_colsum(gy2, y2, masked, partial)
+            pick(K.relu_backward_colsum)(gy2, y2, masked, partial)
         else:
-            K.relu_backward(gy2, y2, masked)
+            pick(K.relu_backward)(gy2, y2, masked)
         gy2 = masked
     elif want_gb:
-        K.colsum(gy2, partial)
-    gb = partial.sum(axis=0).astype(gy2.dtype) if want_gb else None
-    return gy2, gb
+        pick(K.colsum)(gy2, partial)
+    return gy2, partial
 
 
 _SUM_CHUNKS = 8  # row chunks for the parallel bias-gradient sums (a few per core)
@@ -257,17 +267,9 @@ class Conv2DFn(Function):
         y2 = self.y.reshape(-1, F) if self.relu else None
 
         def work(n0, n1):
-            g = gy2[n0 * P:n1 * P]
-            part = np.empty((1, F), dtype=np.float64) if want_gb else None
-            if y2 is not None:
-                masked = np.empty_like(g)
-                if want_gb:
-                    K.relu_backward_colsum.serial(g, y2[n0 * P:n1 * P], masked, part)
-                else:
-                    K.relu_backward.serial(g, y2[n0 * P:n1 * P], masked)
-                g = masked
-            elif want_gb:
-                K.colsum.serial(g, part)
+            rows = slice(n0 * P, n1 * P)
+            g, part = _mask_and_partial_sums(gy2[rows], None if y2 is None else y2[rows],
+                                             want_gb, 1, serial=True)
             cols = gw = None
             if want_gw:
                 cols = self._cols(self.x[n0:n1], serial=True)
@@ -351,14 +353,23 @@ def conv2d(
                           who=who)
 
 
-def _by_image(work, big) -> bool:
-    """Run ``work(start, stop)`` over image chunks of the batch ``big`` (N, H, W, C) on the split
-    threads (``minicnn.ops.split``); False, running nothing, when the batch is too small to
-    split or BLAS's threads cannot be controlled (the caller then runs the whole batch)."""
+def _run_pool_kernel(kern, *args) -> None:
+    """``kern(*args)`` over the batch, by image chunks on the split threads when it is large.
+
+    Every array argument is batch-major (N, ...), so a chunk is the same call with each array
+    sliced to its images, on the kernel's serial build (``minicnn.ops.split``). Small batches,
+    or a BLAS whose threads cannot be controlled, take one call on the whole batch.
+    """
+    arrays = [a for a in args if isinstance(a, np.ndarray)]
+    big = max(arrays, key=lambda a: a.size)
     N = big.shape[0]
-    if N < 2 or big.size < split.SPLIT_MIN_ELEMENTS:
-        return False
-    return split.run_chunks(work, N, big[0].nbytes) is not None
+    if N >= 2 and big.size >= split.SPLIT_MIN_ELEMENTS:
+        def work(a, b):
+            kern.serial(*(v[a:b] if isinstance(v, np.ndarray) else v for v in args))
+
+        if split.run_chunks(work, N, big[0].nbytes) is not None:
+            return
+    kern(*args)
 
 
 class MaxPool2DFn(Function):
@@ -383,9 +394,7 @@ class MaxPool2DFn(Function):
         y = np.empty((N, OH, OW, C), dtype=x.dtype)
         argmax = np.empty((N, OH, OW, C), dtype=np.int32)
         x = np.ascontiguousarray(x)
-        if not _by_image(lambda a, b: K.max_pool_forward.serial(
-                x[a:b], KH, KW, SH, SW, PT, PL, y[a:b], argmax[a:b]), x):
-            K.max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax)
+        _run_pool_kernel(K.max_pool_forward, x, KH, KW, SH, SW, PT, PL, y, argmax)
         self.argmax, self.x_shape = argmax, x.shape
         self.pool_size, self.tiled = (KH, KW), (SH, SW) == (KH, KW) and PT == PL == 0
         return y
@@ -394,13 +403,9 @@ class MaxPool2DFn(Function):
         gx = np.empty(self.x_shape, dtype=gy.dtype)
         gy = np.ascontiguousarray(gy)
         if self.tiled:  # every input position in at most one window: write gx once
-            KH, KW = self.pool_size
-            if not _by_image(lambda a, b: K.max_pool_backward_tiled.serial(
-                    gy[a:b], self.argmax[a:b], KH, KW, gx[a:b]), gx):
-                K.max_pool_backward_tiled(gy, self.argmax, KH, KW, gx)
-        elif not _by_image(lambda a, b: K.max_pool_backward.serial(
-                gy[a:b], self.argmax[a:b], gx[a:b]), gx):
-            K.max_pool_backward(gy, self.argmax, gx)
+            _run_pool_kernel(K.max_pool_backward_tiled, gy, self.argmax, *self.pool_size, gx)
+        else:
+            _run_pool_kernel(K.max_pool_backward, gy, self.argmax, gx)
         return gx
 
 
@@ -425,18 +430,14 @@ class AvgPool2DFn(Function):
         OH, OW, PT, PL = _geometry(x.shape, KH, KW, SH, SW, padding, who)
         y = np.empty((N, OH, OW, C), dtype=x.dtype)
         x = np.ascontiguousarray(x)
-        if not _by_image(lambda a, b: K.avg_pool_forward.serial(
-                x[a:b], KH, KW, SH, SW, PT, PL, y[a:b]), x):
-            K.avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y)
+        _run_pool_kernel(K.avg_pool_forward, x, KH, KW, SH, SW, PT, PL, y)
         self.geom, self.x_shape = (KH, KW, SH, SW, PT, PL), x.shape
         return y
 
     def backward(self, gy):
         gx = np.empty(self.x_shape, dtype=gy.dtype)
         gy = np.ascontiguousarray(gy)
-        if not _by_image(lambda a, b: K.avg_pool_backward.serial(
-                gy[a:b], *self.geom, gx[a:b]), gx):
-            K.avg_pool_backward(gy, *self.geom, gx)
+        _run_pool_kernel(K.avg_pool_backward, gy, *self.geom, gx)
         return gx
 
 
