@@ -55,6 +55,9 @@ def _compare_all(case, dtype=np.float32):
     J.im2col(x, *args, cols[0])
     R.im2col(x, *args, cols[1])
     np.testing.assert_array_equal(cols[0], cols[1])
+    cols_t = np.full(cols[0].shape[::-1], np.nan, dtype)
+    J.im2col_planar(x, *args, cols_t)
+    np.testing.assert_array_equal(cols_t.T, cols[1])
 
     g = rng.standard_normal(cols[0].shape).astype(dtype)
     gx = [np.full(x.shape, np.nan, dtype) for _ in range(2)]
@@ -170,12 +173,14 @@ def test_parallel_and_serial_builds_agree():
     for build in ("parallel", "serial"):
         cols = np.empty((3 * OH * OW, 36), np.float32)
         getattr(J.im2col, build)(x, 3, 3, 2, 2, PT, PL, OH, OW, cols)
+        cols_t = np.empty((36, 3 * OH * OW), np.float32)
+        getattr(J.im2col_planar, build)(x, 3, 3, 2, 2, PT, PL, OH, OW, cols_t)
         gx = np.empty_like(x)
         getattr(J.col2im, build)(cols, 3, 3, 2, 2, PT, PL, OH, OW, gx)
         y = np.empty((3, OH, OW, 4), np.float32)
         am = np.empty((3, OH, OW, 4), np.int32)
         getattr(J.max_pool_forward, build)(x, 3, 3, 2, 2, PT, PL, y, am)
-        outs.append((cols, gx, y, am))
+        outs.append((cols, cols_t, gx, y, am))
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
 

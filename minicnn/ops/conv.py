@@ -69,6 +69,10 @@ def _mask_and_partial_sums(gy2, y2, want_gb, chunks, serial=False):
 
 _SUM_CHUNKS = 8  # row chunks for the parallel bias-gradient sums (a few per core)
 
+#: Convolutions with at most this many input channels build their im2col columns through a
+#: channel-planar copy (``im2col_planar``: 0.17 against 0.80 ms for a 128x128 RGB image).
+PLANAR_MAX_CHANNELS = 4
+
 #: Convolutions with at least this many input channels rebuild their im2col columns in backward
 #: instead of keeping them from the forward pass (see Conv2DFn.forward).
 RECOMPUTE_COLS_MIN_CHANNELS = 16
@@ -187,6 +191,11 @@ class Conv2DFn(Function):
         N, H, W, C = x.shape
         if KH == KW == SH == SW == 1 and PT == PL == 0:
             return x.reshape(N * H * W, C)  # a 1x1 convolution is a plain matmul
+        if C <= PLANAR_MAX_CHANNELS:
+            cols_t = np.empty((KH * KW * C, N * OH * OW), dtype=x.dtype)
+            kern = K.im2col_planar
+            (kern.serial if serial else kern)(x, KH, KW, SH, SW, PT, PL, OH, OW, cols_t)
+            return cols_t.T  # (N*OH*OW, KH*KW*C), Fortran-ordered: BLAS reads it transposed
         cols = np.empty((N * OH * OW, KH * KW * C), dtype=x.dtype)
         (K.im2col.serial if serial else K.im2col)(x, KH, KW, SH, SW, PT, PL, OH, OW, cols)
         return cols
@@ -275,7 +284,8 @@ class Conv2DFn(Function):
                 cols = self._cols(self.x[n0:n1], serial=True)
                 gw = cols.T @ g  # (KH*KW*C, F) share of this chunk
             if want_gx:
-                gcols = np.matmul(g, w2.T, out=cols)  # (rows, KH*KW*C)
+                reuse = cols if cols is not None and cols.flags.c_contiguous else None
+                gcols = np.matmul(g, w2.T, out=reuse)  # (rows, KH*KW*C)
                 K.col2im.serial(gcols, KH, KW, SH, SW, PT, PL, OH, OW, gx[n0:n1])
             return gw, part
 
