@@ -190,3 +190,25 @@ def test_a_forked_child_can_still_run_split_batches():
 def _split_in_child():
     out = run_chunks(lambda a, b: list(range(a, b)), 4, 8 << 20)
     return None if out is None else sum(out, [])
+
+
+@pytest.mark.parametrize("route", ["split", "gemm"])
+def test_planar_columns_give_the_same_convolution(route, monkeypatch):
+    # few channels take im2col_planar (transposed columns); forcing the ordinary im2col must
+    # give the same output and gradients, the input gradient included (a non-contiguous
+    # column matrix cannot be reused for g @ w.T)
+    from minicnn.ops import conv
+
+    monkeypatch.setattr(split, "SPLIT_MIN_ELEMENTS", 1)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 11, 10, 3), dtype=np.float32)
+    w = rng.standard_normal((3, 3, 3, 5), dtype=np.float32)
+    b = rng.standard_normal(5, dtype=np.float32)
+    gy = rng.standard_normal((3, 6, 5, 5), dtype=np.float32)
+    args = (x, w, b, (True, True, True), (2, 2), "same", "relu", gy, route)
+    y_planar, g_planar = _conv(*args)
+    monkeypatch.setattr(conv, "PLANAR_MAX_CHANNELS", 0)
+    y_rows, g_rows = _conv(*args)
+    np.testing.assert_allclose(y_planar, y_rows, rtol=1e-6, atol=1e-6)
+    for a, e in zip(g_planar, g_rows):
+        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-5)
