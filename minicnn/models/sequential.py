@@ -17,6 +17,7 @@ from minicnn.layers.base import Layer, unique_name
 from minicnn.layers.core import InputLayer
 from minicnn.models import saving, summary, training
 from minicnn.models.data import as_input_array
+from minicnn.models.fusion import run_layers
 from minicnn.ops.split import batch_step
 from minicnn.tensor import Parameter, Tensor, no_grad
 
@@ -132,9 +133,7 @@ class Sequential:
             raise ValueError(f"Sequential '{self.name}' has no layers.")
         if not self.built:
             self.build((None,) + x.shape[1:])
-        for layer in self.layers:
-            x = layer(x, training=training)
-        return x
+        return run_layers(self.layers, x, training=training)
 
     # ----------------------------------------------------------------- weights
     @property

@@ -111,6 +111,24 @@ def _geometry(x_shape, KH, KW, SH, SW, padding, who):
     return OH, OW, PT, PL
 
 
+def splittable(x, w, b, geom) -> bool:
+    """Whether a convolution is worth running as per-image chunks (``minicnn.ops.split``).
+
+    A float32 batch of two or more images whose im2col matrix would have at least
+    ``split.SPLIT_MIN_ELEMENTS`` elements, unless the kernel is a plain 1x1 (a matmul).
+
+    Args:
+        x: the input (N, H, W, C).  w: the kernel.  b: the bias or None.
+        geom: (KH, KW, SH, SW, PT, PL, OH, OW) as ``Conv2DFn`` records it.
+    """
+    KH, KW, SH, SW, PT, PL, OH, OW = geom
+    N, C = x.shape[0], x.shape[3]
+    one_by_one = KH == KW == SH == SW == 1 and PT == PL == 0
+    float32 = x.dtype == w.dtype == np.float32 and (b is None or b.dtype == np.float32)
+    return (N > 1 and float32 and not one_by_one
+            and N * OH * OW * KH * KW * C >= split.SPLIT_MIN_ELEMENTS)
+
+
 class Conv2DFn(Function):
     """Convolution by im2col and GEMM with fused bias (+ ReLU), whole batch or split per image.
 
@@ -140,15 +158,10 @@ class Conv2DFn(Function):
 
     def forward(self, x, w, b=None, strides=(1, 1), padding="valid", activation="linear",
                 who="conv2d"):
+        x = self._setup(x, w, strides, padding, activation, who)
         N, H, W, C = x.shape
-        KH, KW, Cin, F = w.shape
-        SH, SW = strides
-        OH, OW, PT, PL = _geometry(x.shape, KH, KW, SH, SW, padding, who)
-        self.geom = (KH, KW, SH, SW, PT, PL, OH, OW)
-        self.x_shape, self.w = x.shape, w
-        self.relu = activation == "relu"
-        x = np.ascontiguousarray(x)
-        self.split = False
+        KH, KW, SH, SW, PT, PL, OH, OW = self.geom
+        F = w.shape[3]
         self.winograd = use_winograd(KH, KW, SH, SW, C, x.dtype)
         if self.winograd:
             y = winograd.conv3x3(x, winograd.transform_kernel(w), b, PT, PL, OH, OW, self.relu)
@@ -186,6 +199,17 @@ class Conv2DFn(Function):
                 self.cols = cols
         return y.reshape(N, OH, OW, F)
 
+    def _setup(self, x, w, strides, padding, activation, who):
+        """Record the geometry and options; returns x C-contiguous."""
+        KH, KW = w.shape[:2]
+        SH, SW = strides
+        OH, OW, PT, PL = _geometry(x.shape, KH, KW, SH, SW, padding, who)
+        self.geom = (KH, KW, SH, SW, PT, PL, OH, OW)
+        self.x_shape, self.w = x.shape, w
+        self.relu = activation == "relu"
+        self.split = False
+        return np.ascontiguousarray(x)
+
     def _cols(self, x, serial=False):
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
         N, H, W, C = x.shape
@@ -202,12 +226,7 @@ class Conv2DFn(Function):
 
     def _splittable(self, x, w, b):
         """Whether to run this batch as per-image chunks (see ``minicnn.ops.split``)."""
-        KH, KW, SH, SW, PT, PL, OH, OW = self.geom
-        N, C = x.shape[0], x.shape[3]
-        one_by_one = KH == KW == SH == SW == 1 and PT == PL == 0
-        float32 = x.dtype == w.dtype == np.float32 and (b is None or b.dtype == np.float32)
-        return (N > 1 and float32 and not one_by_one
-                and N * OH * OW * KH * KW * C >= split.SPLIT_MIN_ELEMENTS)
+        return splittable(x, w, b, self.geom)
 
     def _chunk_geometry(self):
         """(output positions per image, im2col bytes per image)."""
@@ -222,16 +241,8 @@ class Conv2DFn(Function):
         w2 = w.reshape(-1, F)
         y = np.empty((x.shape[0] * P, F), dtype=x.dtype)
 
-        def work(n0, n1):  # one chunk: im2col -> GEMM -> bias (+ ReLU), all in cache
-            out = y[n0 * P:n1 * P]
-            np.matmul(self._cols(x[n0:n1], serial=True), w2, out=out)
-            if self.relu:
-                if b is None:
-                    K.relu_.serial(out)
-                else:
-                    K.bias_relu_.serial(out, b)
-            elif b is not None:
-                out += b
+        def work(n0, n1):
+            self._chunk_forward(x[n0:n1], w2, b, y[n0 * P:n1 * P])
 
         if split.run_chunks(work, x.shape[0], item_bytes) is None:
             return None
@@ -239,13 +250,35 @@ class Conv2DFn(Function):
             self.y = y
         return y
 
+    def _chunk_forward(self, x, w2, b, out):
+        """One chunk of images: im2col -> GEMM -> bias (+ ReLU) into ``out``, all in cache.
+
+        Shape: x (n, H, W, C), w2 (KH*KW*C, F), b (F,) or None -> out (n*OH*OW, F)
+        """
+        np.matmul(self._cols(x, serial=True), w2, out=out)
+        if self.relu:
+            if b is None:
+                K.relu_.serial(out)
+            else:
+                K.bias_relu_.serial(out, b)
+        elif b is not None:
+            out += b
+
     def backward(self, gy):
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
         F = self.w.shape[3]
         gy2 = np.ascontiguousarray(gy).reshape(-1, F)  # (N*OH*OW, F)
         want_gb = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
         if self.split:
-            grads = self._backward_split(gy2, want_gb)
+            y2 = self.y.reshape(-1, F) if self.relu else None
+            P = self._chunk_geometry()[0]
+
+            def chunk_grad(n0, n1):  # this chunk's rows of gy, masked by the ReLU output
+                rows = slice(n0 * P, n1 * P)
+                return _mask_and_partial_sums(gy2[rows], None if y2 is None else y2[rows],
+                                              want_gb, 1, serial=True)
+
+            grads = self._backward_split(chunk_grad, want_gb)
             if grads is not None:
                 return grads if len(self.needs_input_grad) == 3 else grads[:2]
         gy2, gb = relu_mask_and_bias_grad(gy2, self.y.reshape(-1, F) if self.relu else None,
@@ -259,26 +292,26 @@ class Conv2DFn(Function):
             gx = self._input_grad(gy2)
         return (gx, gw, gb) if len(self.needs_input_grad) == 3 else (gx, gw)
 
-    def _backward_split(self, gy2, want_gb):
+    def _backward_split(self, chunk_grad, want_gb, whole_if_unsplit=False):
         """(gx, gw, gb) chunk by chunk, or None if the batch could not be split.
 
-        Each chunk masks its rows of the gradient by the ReLU output and sums them for the bias,
-        rebuilds its im2col columns for its share of the kernel gradient, and reuses the same
-        buffer for ``g @ w.T`` before col2im writes its images of gx. Kernel and bias shares
-        are added in float64 at the end.
+        ``chunk_grad(n0, n1)`` gives images n0..n1's rows of the gradient at the convolution's
+        output (after the ReLU's mask) and their float64 column sums (1, F) for the bias, or
+        None for the sums when ``want_gb`` is false. Each chunk then rebuilds its im2col
+        columns for its share of the kernel gradient, and reuses the same buffer for
+        ``g @ w.T`` before col2im writes its images of gx. Kernel and bias shares are added in
+        float64 at the end. If BLAS's threads cannot be controlled: None, or with
+        ``whole_if_unsplit`` the whole batch as one chunk.
         """
         P, item_bytes = self._chunk_geometry()
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
         F = self.w.shape[3]
         w2 = self.w.reshape(-1, F)
         want_gx, want_gw = self.needs_input_grad[0], self.needs_input_grad[1]
-        gx = np.empty(self.x_shape, dtype=gy2.dtype) if want_gx else None
-        y2 = self.y.reshape(-1, F) if self.relu else None
+        gx = np.empty(self.x_shape, dtype=self.w.dtype) if want_gx else None
 
         def work(n0, n1):
-            rows = slice(n0 * P, n1 * P)
-            g, part = _mask_and_partial_sums(gy2[rows], None if y2 is None else y2[rows],
-                                             want_gb, 1, serial=True)
+            g, part = chunk_grad(n0, n1)
             cols = gw = None
             if want_gw:
                 cols = self._cols(self.x[n0:n1], serial=True)
@@ -291,13 +324,15 @@ class Conv2DFn(Function):
 
         shares = split.run_chunks(work, self.x_shape[0], item_bytes)
         if shares is None:
-            return None
+            if not whole_if_unsplit:
+                return None
+            shares = [work(0, self.x_shape[0])]
         gw = gb = None
         if want_gw:
             gw = np.sum([s[0] for s in shares], axis=0, dtype=np.float64)
-            gw = gw.astype(gy2.dtype).reshape(self.w.shape)
+            gw = gw.astype(self.w.dtype).reshape(self.w.shape)
         if want_gb:
-            gb = np.sum([s[1][0] for s in shares], axis=0).astype(gy2.dtype)
+            gb = np.sum([s[1][0] for s in shares], axis=0).astype(self.w.dtype)
         return gx, gw, gb
 
     def _input_grad(self, gy2):
@@ -315,6 +350,21 @@ class Conv2DFn(Function):
         gx = np.empty(self.x_shape, dtype=gy2.dtype)
         K.col2im(gcols, KH, KW, SH, SW, PT, PL, OH, OW, gx)
         return gx
+
+
+def check_conv_args(x, w, activation: str, who: str) -> None:
+    """Raise ValueError unless x is 4-D, w fits its channels and the activation can be fused."""
+    if x.ndim != 4:
+        raise ValueError(f"{who}: expected a 4-D NHWC input. Received: shape {x.shape}")
+    if w.ndim != 4 or w.shape[2] != x.shape[3]:
+        raise ValueError(
+            f"{who}: kernel shape {w.shape} does not fit an input with {x.shape[3]} channels "
+            "(expected (KH, KW, C, F))."
+        )
+    if activation not in ("linear", "relu"):
+        raise ValueError(
+            f"{who}: fused activation must be 'linear' or 'relu'. Received: {activation!r}"
+        )
 
 
 def conv2d(
@@ -347,17 +397,7 @@ def conv2d(
                [20., 24., 13.],
                [13., 15.,  8.]], dtype=float32))
     """
-    if x.ndim != 4:
-        raise ValueError(f"{who}: expected a 4-D NHWC input. Received: shape {x.shape}")
-    if w.ndim != 4 or w.shape[2] != x.shape[3]:
-        raise ValueError(
-            f"{who}: kernel shape {w.shape} does not fit an input with {x.shape[3]} channels "
-            "(expected (KH, KW, C, F))."
-        )
-    if activation not in ("linear", "relu"):
-        raise ValueError(
-            f"{who}: fused activation must be 'linear' or 'relu'. Received: {activation!r}"
-        )
+    check_conv_args(x, w, activation, who)
     args = (x, w) if b is None else (x, w, b)
     return Conv2DFn.apply(*args, strides=tuple(strides), padding=padding, activation=activation,
                           who=who)
