@@ -5,22 +5,23 @@ import pytest
 
 import minicnn as mc
 from minicnn.ops import conv as conv_ops
+from minicnn.ops import split
 
 
-def _run(x, w, b, padding, activation, winograd):
-    old = conv_ops._winograd_on
-    conv_ops._winograd_on = winograd
+def _run(x, w, b, padding, activation, winograd, chunked=False):
+    old = conv_ops._winograd_mode
+    conv_ops._winograd_mode = ("auto" if chunked else "1") if winograd else "0"
     try:
         xt = mc.Tensor(x, requires_grad=True)
         wt = mc.Tensor(w, requires_grad=True)
         bt = mc.Tensor(b, requires_grad=True)
         y = conv_ops.conv2d(xt, wt, bt, (1, 1), padding, activation)
-        assert y._ctx.winograd is winograd
+        assert y._ctx.winograd is winograd and y._ctx.split is chunked
         r = np.random.default_rng(9).standard_normal(y.shape).astype(np.float32)
         (y * mc.Tensor(r)).sum().backward()
         return y.data, xt.grad, wt.grad, bt.grad
     finally:
-        conv_ops._winograd_on = old
+        conv_ops._winograd_mode = old
 
 
 @pytest.mark.parametrize(
@@ -34,25 +35,45 @@ def _run(x, w, b, padding, activation, winograd):
         ((1, 4, 5, 20), 3, "same", "linear"),
     ],
 )
-def test_winograd_matches_im2col(shape, F, padding, activation):
+@pytest.mark.parametrize("chunked", [False, True])
+def test_winograd_matches_im2col(shape, F, padding, activation, chunked, monkeypatch):
+    if chunked:  # every batch split, one image per chunk, and Winograd at any output size
+        monkeypatch.setattr(split, "SPLIT_MIN_ELEMENTS", 1)
+        monkeypatch.setattr(split, "CHUNK_BYTES", 1)
+        monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_TILES", 1)
+        shape = (max(shape[0], 2),) + shape[1:]
     rng = np.random.default_rng(sum(shape) + F)
     x = rng.standard_normal(shape).astype(np.float32)
     w = (rng.standard_normal((3, 3, shape[3], F)) * 0.2).astype(np.float32)
     b = rng.standard_normal(F).astype(np.float32)
-    fast = _run(x, w, b, padding, activation, True)
-    slow = _run(x, w, b, padding, activation, False)
+    fast = _run(x, w, b, padding, activation, True, chunked)
+    slow = _run(x, w, b, padding, activation, False, chunked)
     for name, a, ref in zip(("y", "gx", "gw", "gb"), fast, slow):
         err = np.abs(a - ref).max() / np.abs(ref).max()
         assert err < 1e-5, f"{name}: relative error {err:.2e}"
 
 
+def test_by_default_only_chunked_batches_with_enough_tiles_take_winograd():
+    rng = np.random.default_rng(0)
+    w = mc.Tensor(rng.standard_normal((3, 3, 32, 8)).astype(np.float32), requires_grad=True)
+
+    def route(n, size):
+        y = conv_ops.conv2d(mc.Tensor(rng.random((n, size, size, 32), np.float32)), w)
+        return y._ctx.split, y._ctx.winograd
+
+    assert conv_ops._winograd_mode == "auto"
+    assert route(4, 63) == (True, True)  # the cat-dog network's second convolution
+    assert route(1, 63) == (False, False)  # one image: im2col, BLAS's own threads
+    assert route(96, 6) == (True, False)  # 4x4 outputs: 4 tiles an image, too few
+
+
 def test_winograd_route_only_for_3x3_stride1_wide_float32():
-    old = conv_ops._winograd_on
-    conv_ops._winograd_on = True
+    old = conv_ops._winograd_mode
+    conv_ops._winograd_mode = "1"
     try:
         assert conv_ops.use_winograd(3, 3, 1, 1, 32, np.float32)
     finally:
-        conv_ops._winograd_on = old
+        conv_ops._winograd_mode = old
     assert not conv_ops.use_winograd(3, 3, 2, 2, 32, np.float32)
     assert not conv_ops.use_winograd(5, 5, 1, 1, 32, np.float32)
     assert not conv_ops.use_winograd(3, 3, 1, 1, 3, np.float32)

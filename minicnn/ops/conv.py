@@ -17,11 +17,19 @@ from minicnn.ops import split
 from minicnn.tensor import Function, Tensor
 
 #: Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions with at least this many input channels
-#: (below it, the transforms cost more than the multiplications they save). Opt-in with
-#: ``MINICNN_WINOGRAD=1``: on this 2-core machine it has not yet measured faster than im2col
-#: on the cat-dog network (see benchmarks/README.md), so im2col stays the default.
+#: (below it, the transforms cost more than the multiplications they save).
 WINOGRAD_MIN_CHANNELS = 16
-_winograd_on = os.environ.get("MINICNN_WINOGRAD", "0") not in ("0", "false", "False")
+
+#: ...and, in chunks, at least this many 2x2 output tiles per image: below it the 16 GEMMs get
+#: too small (the cat-dog network's last convolution, 4x4 outputs, measured 2x slower).
+WINOGRAD_MIN_TILES = 16
+
+#: Where Winograd runs (``MINICNN_WINOGRAD``): "auto" (the default) in batches split into
+#: chunks, where each chunk's transforms stay in cache; "1" also whole batches and single
+#: images; "0" never. Whole-batch Winograd streams its 16 transformed tiles through memory and
+#: measured slower than im2col there (see benchmarks/README.md).
+_winograd_mode = {"0": "0", "false": "0", "False": "0", "1": "1", "true": "1", "True": "1"}.get(
+    os.environ.get("MINICNN_WINOGRAD", "auto"), "auto")
 
 
 def relu_mask_and_bias_grad(gy2, y2, want_gb):
@@ -78,24 +86,25 @@ PLANAR_MAX_CHANNELS = 4
 RECOMPUTE_COLS_MIN_CHANNELS = 16
 
 
-def use_winograd(KH, KW, SH, SW, C, dtype) -> bool:
+def use_winograd(KH, KW, SH, SW, C, dtype, chunked=False) -> bool:
     """Whether a convolution of this geometry takes the Winograd route.
 
-    True only with ``MINICNN_WINOGRAD=1`` set, a 3x3 kernel, stride 1, at least
-    ``WINOGRAD_MIN_CHANNELS`` input channels and float32.
+    Needs a 3x3 kernel, stride 1, at least ``WINOGRAD_MIN_CHANNELS`` input channels and
+    float32 (so float64 gradient checks stay exact), and then depends on ``MINICNN_WINOGRAD``
+    (see ``_winograd_mode``): by default only ``chunked`` convolutions take it.
 
     Args:
         KH, KW: kernel height and width.  SH, SW: strides.  C: input channels.
-        dtype: the input's dtype.
+        dtype: the input's dtype.  chunked: whether the batch runs split into chunks.
 
     Example:
         >>> import numpy as np
         >>> from minicnn.ops.conv import use_winograd
-        >>> use_winograd(5, 5, 1, 1, 64, np.float32)
+        >>> use_winograd(5, 5, 1, 1, 64, np.float32, chunked=True)
         False
     """
-    return (_winograd_on and KH == KW == 3 and SH == SW == 1 and C >= WINOGRAD_MIN_CHANNELS
-            and dtype == np.float32)
+    fits = KH == KW == 3 and SH == SW == 1 and C >= WINOGRAD_MIN_CHANNELS and dtype == np.float32
+    return fits and (_winograd_mode == "1" or (_winograd_mode == "auto" and chunked))
 
 
 def _geometry(x_shape, KH, KW, SH, SW, padding, who):
@@ -130,13 +139,16 @@ def splittable(x, w, b, geom) -> bool:
 
 
 class Conv2DFn(Function):
-    """Convolution by im2col and GEMM with fused bias (+ ReLU), whole batch or split per image.
+    """Convolution by im2col and GEMM (or Winograd) with fused bias (+ ReLU), whole batch or
+    split per image.
 
-    Three routes. Large float32 batches run in chunks of whole images on a few threads
+    Large float32 batches run in chunks of whole images on a few threads
     (``minicnn.ops.split``: each chunk's im2col, GEMM and fused pass stay in cache, and backward
-    rebuilds the chunk's columns from the saved input). Otherwise one im2col -> GEMM over the
-    batch folded together (any window), or, opt-in, Winograd F(2x2, 3x3) (3x3, stride 1,
-    float32, C >= WINOGRAD_MIN_CHANNELS) for the forward pass and the input gradient. Off the
+    rebuilds the chunk's columns from the saved input). In chunks, 3x3 stride-1 convolutions
+    with C >= WINOGRAD_MIN_CHANNELS and enough output tiles take Winograd F(2x2, 3x3) for the
+    forward pass and all gradients (``use_winograd``). Otherwise one im2col -> GEMM over the
+    batch folded together (any window), or, opt-in (``MINICNN_WINOGRAD=1``), whole-batch
+    Winograd for the forward pass and the input gradient. Off the
     split route the kernel gradient comes from im2col columns: kept from the forward pass for
     few channels, rebuilt from the saved input otherwise. With ``activation="relu"`` backward
     masks the gradient by the output (y > 0).
@@ -162,6 +174,15 @@ class Conv2DFn(Function):
         N, H, W, C = x.shape
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
         F = w.shape[3]
+        self.split = self._splittable(x, w, b)
+        if self.split:
+            self._plan_chunks(x, w)
+            y = self._forward_split(x, w, b)
+            if y is not None:
+                if self.needs_input_grad[1]:
+                    self.x = x  # the chunks rebuild their columns in backward
+                return y.reshape(N, OH, OW, F)
+            self.split = False  # BLAS threads not controllable: the whole batch at once
         self.winograd = use_winograd(KH, KW, SH, SW, C, x.dtype)
         if self.winograd:
             y = winograd.conv3x3(x, winograd.transform_kernel(w), b, PT, PL, OH, OW, self.relu)
@@ -170,14 +191,6 @@ class Conv2DFn(Function):
             if self.relu:
                 self.y = y
             return y
-        self.split = self._splittable(x, w, b)
-        if self.split:
-            y = self._forward_split(x, w, b)
-            if y is not None:
-                if self.needs_input_grad[1]:
-                    self.x = x  # the chunks rebuild their columns in backward
-                return y.reshape(N, OH, OW, F)
-            self.split = False  # BLAS threads not controllable: one GEMM
         cols = self._cols(x)
         y = cols @ w.reshape(KH * KW * C, F)  # (N*OH*OW, KH*KW*C) @ (KH*KW*C, F)
         if self.relu:
@@ -207,8 +220,17 @@ class Conv2DFn(Function):
         self.geom = (KH, KW, SH, SW, PT, PL, OH, OW)
         self.x_shape, self.w = x.shape, w
         self.relu = activation == "relu"
-        self.split = False
+        self.split = self.winograd = False
         return np.ascontiguousarray(x)
+
+    def _plan_chunks(self, x, w):
+        """Pick the chunks' route: Winograd (its transformed kernel computed once) or im2col."""
+        KH, KW, SH, SW, PT, PL, OH, OW = self.geom
+        tiles = ((OH + 1) // 2) * ((OW + 1) // 2)  # per image
+        self.winograd = (use_winograd(KH, KW, SH, SW, x.shape[3], x.dtype, chunked=True)
+                         and tiles >= WINOGRAD_MIN_TILES)
+        if self.winograd:
+            self.U = winograd.transform_kernel(w)
 
     def _cols(self, x, serial=False):
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
@@ -251,10 +273,16 @@ class Conv2DFn(Function):
         return y
 
     def _chunk_forward(self, x, w2, b, out):
-        """One chunk of images: im2col -> GEMM -> bias (+ ReLU) into ``out``, all in cache.
+        """One chunk of images: im2col -> GEMM -> bias (+ ReLU) into ``out``, all in cache
+        (or Winograd's transforms and 16 GEMMs).
 
         Shape: x (n, H, W, C), w2 (KH*KW*C, F), b (F,) or None -> out (n*OH*OW, F)
         """
+        if self.winograd:
+            PT, PL, OH, OW = self.geom[4:]
+            winograd.conv3x3(x, self.U, b, PT, PL, OH, OW, self.relu,
+                             out=out.reshape(x.shape[0], OH, OW, -1), serial=True)
+            return
         np.matmul(self._cols(x, serial=True), w2, out=out)
         if self.relu:
             if b is None:
@@ -309,9 +337,20 @@ class Conv2DFn(Function):
         w2 = self.w.reshape(-1, F)
         want_gx, want_gw = self.needs_input_grad[0], self.needs_input_grad[1]
         gx = np.empty(self.x_shape, dtype=self.w.dtype) if want_gx else None
+        if self.winograd:
+            U_flip = winograd.transform_kernel_flipped(self.w) if want_gx else None
+            H, W = self.x_shape[1:3]
 
         def work(n0, n1):
             g, part = chunk_grad(n0, n1)
+            if self.winograd:
+                gy = g.reshape(n1 - n0, OH, OW, F)
+                gu = (winograd.kernel_grad(self.x[n0:n1], gy, PT, PL, serial=True)
+                      if want_gw else None)
+                if want_gx:
+                    winograd.conv3x3(gy, U_flip, None, 2 - PT, 2 - PL, H, W, out=gx[n0:n1],
+                                     serial=True)
+                return gu, part
             cols = gw = None
             if want_gw:
                 cols = self._cols(self.x[n0:n1], serial=True)
@@ -330,6 +369,8 @@ class Conv2DFn(Function):
         gw = gb = None
         if want_gw:
             gw = np.sum([s[0] for s in shares], axis=0, dtype=np.float64)
+            if self.winograd:  # the shares are in the Winograd domain: (16, C, F)
+                gw = winograd.kernel_grad_to_hwio(gw)
             gw = gw.astype(self.w.dtype).reshape(self.w.shape)
         if want_gb:
             gb = np.sum([s[1][0] for s in shares], axis=0).astype(self.w.dtype)
@@ -341,8 +382,7 @@ class Conv2DFn(Function):
         F = self.w.shape[3]
         if self.winograd:
             # the input gradient is a full correlation of gy with the kernel turned 180 degrees
-            w_rot = np.ascontiguousarray(self.w[::-1, ::-1].transpose(0, 1, 3, 2))
-            U = winograd.transform_kernel(w_rot)
+            U = winograd.transform_kernel_flipped(self.w)
             return winograd.conv3x3(gy2.reshape(N, OH, OW, F), U, None, 2 - PT, 2 - PL, H, W)
         gcols = gy2 @ self.w.reshape(-1, F).T  # (N*OH*OW, KH*KW*C)
         if KH == KW == SH == SW == 1 and PT == PL == 0:

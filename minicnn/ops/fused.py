@@ -45,6 +45,7 @@ class Conv2DReluMaxPoolFn(Conv2DFn):
     def forward(self, x, w, b=None, strides=(1, 1), padding="valid", pool_size=(2, 2),
                 who="conv2d"):
         x = self._setup(x, w, strides, padding, "relu", who)
+        self._plan_chunks(x, w)
         N, F = x.shape[0], w.shape[3]
         OH, OW = self.geom[6:]
         PH, PW = self.pool_size = pool_size

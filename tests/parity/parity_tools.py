@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from minicnn.models.fusion import run_layers
 from minicnn.tensor import Tensor
 
 FORWARD_TOL = 1e-5
@@ -22,15 +23,22 @@ def rel_err(a, b) -> float:
     return diff / scale if scale > 0 else diff
 
 
-def run_minicnn(layers: Sequence, x: np.ndarray, R: np.ndarray, training: bool = False):
-    """y, and gradients of sum(y * R) w.r.t. x and every weight (layer order, kernel/bias)."""
+def run_minicnn(layers: Sequence, x: np.ndarray, R: np.ndarray, training: bool = False,
+                fused: bool = False):
+    """y, and gradients of sum(y * R) w.r.t. x and every weight (layer order, kernel/bias).
+
+    ``fused`` runs the layers as ``Sequential`` does (Conv2D(relu) + MaxPooling2D pairs as one
+    operation); otherwise each layer is called on its own."""
     params = [w for layer in layers for w in layer.weights]
     for w in params:
         w.grad = None
     xt = Tensor(x, requires_grad=True)
-    y = xt
-    for layer in layers:
-        y = layer(y, training=training)
+    if fused:
+        y = run_layers(layers, xt, training=training)
+    else:
+        y = xt
+        for layer in layers:
+            y = layer(y, training=training)
     loss = (y * Tensor(R)).sum()
     loss.backward()
     return y.data, [xt.grad] + [w.grad for w in params]

@@ -55,8 +55,10 @@ def test_forward_and_gradients(tf, keras, record, size, padding, batch):
     x = rng.uniform(0, 1, (batch, size, size, 3)).astype(np.float32)
     R = rng.standard_normal((batch, 1)).astype(np.float32)
     y_t, grads_t = run_keras(tf, kmodel.layers, x, R)
-    y_m, grads_m = run_minicnn(layers, x, R)
-    compare(record, f"catdog{size}.forward", y_m, y_t, FORWARD_TOL)
     names = ["input"] + [w.name for layer in layers for w in layer.weights]
-    for name, gm, gt in zip(names, grads_m, grads_t, strict=True):
-        compare(record, f"catdog{size}.grad", gm, gt, GRAD_TOL, detail=name)
+    for fused in (False, True):  # layer by layer, and as Sequential runs them
+        y_m, grads_m = run_minicnn(layers, x, R, fused=fused)
+        route = "fused" if fused else "layers"
+        compare(record, f"catdog{size}.forward", y_m, y_t, FORWARD_TOL, detail=route)
+        for name, gm, gt in zip(names, grads_m, grads_t, strict=True):
+            compare(record, f"catdog{size}.grad", gm, gt, GRAD_TOL, detail=f"{name} ({route})")

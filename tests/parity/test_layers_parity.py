@@ -64,7 +64,7 @@ CONV_GRID = [
 def test_conv2d(tf, keras, record, monkeypatch, case):
     from minicnn.ops import conv as conv_ops
 
-    monkeypatch.setattr(conv_ops, "_winograd_on", bool(case.get("winograd")))
+    monkeypatch.setattr(conv_ops, "_winograd_mode", "1" if case.get("winograd") else "0")
     if case.get("winograd"):
         assert conv_ops.use_winograd(3, 3, 1, 1, case["channels"][0], np.dtype(np.float32))
     rng = np.random.default_rng(0)
