@@ -7,8 +7,9 @@ Each layer runs in isolation on the activation the previous layer produced: forw
 first conv's input needs no gradient, as in training, so its backward computes only the
 weight and bias gradients. Conv and dense FLOPs are 2*N*OH*OW*KH*KW*Cin*F (and 2*N*in*out);
 backward counts the kernel-gradient GEMM plus, after the first layer, the input-gradient GEMM.
-Prints one ``BENCH_RESULT {json}`` line. ``MINICNN_WINOGRAD=1`` in the environment measures the
-Winograd route.
+Prints one ``BENCH_RESULT {json}`` line. ``MINICNN_WINOGRAD=0`` in the environment measures
+im2col for every convolution. Layers run alone, so Conv2D(relu) + MaxPooling2D are not fused
+here (``Sequential`` fuses them; see minicnn/models/fusion.py).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def main(argv: list[str]) -> int:
     rows = layer_times(cfg["size"], cfg["batch"], cfg["repeats"])
     result = {
         "size": cfg["size"], "batch": cfg["batch"], "repeats": cfg["repeats"],
-        "winograd": os.environ.get("MINICNN_WINOGRAD", "0") not in ("0", "false", "False"),
+        "winograd": os.environ.get("MINICNN_WINOGRAD", "auto"),
         "rows": rows,
         "sgemm_n": cfg.get("sgemm_n", 2048),
         "sgemm_gflops": sgemm_gflops(cfg.get("sgemm_n", 2048)),

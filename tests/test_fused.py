@@ -16,6 +16,7 @@ CASES = [
     (3, 16, 16, 5, 3, 6, (2, 2), "same", (2, 2), False, True),
     (5, 20, 13, 16, 5, 7, (1, 1), "same", (3, 3), True, True),
     (2, 12, 12, 4, 3, 4, (1, 1), "valid", (2, 3), True, True),
+    (3, 15, 14, 16, 3, 8, (1, 1), "same", (2, 2), False, True),  # chunks take Winograd
 ]
 
 
