@@ -42,10 +42,10 @@ def test_fused_equals_conv_then_pool(case, controllable_blas, monkeypatch):
     if not controllable_blas:  # the batch then runs as one chunk on the calling thread
         monkeypatch.setattr(split, "run_chunks", lambda *a, **k: None)
     N, H, W, C, K, F, strides, padding, pool, bias, input_grad = case
-    rng = np.random.default_rng(hash(case) % 2**32)
+    rng = np.random.default_rng(CASES.index(case))
     x = rng.standard_normal((N, H, W, C), dtype=np.float32)
-    w = rng.standard_normal((K, K, C, F), dtype=np.float32)
-    b = rng.standard_normal(F, dtype=np.float32)
+    w = (rng.standard_normal((K, K, C, F)) / np.sqrt(K * K * C)).astype(np.float32)
+    b = rng.standard_normal(F, dtype=np.float32) - 1  # many windows stay below 0
     apart = _run(x, w, b, case, None, fused=False)
     gy = rng.standard_normal(apart[0].shape, dtype=np.float32)
     apart = _run(x, w, b, case, gy, fused=False)
