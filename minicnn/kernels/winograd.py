@@ -17,7 +17,7 @@ padded by 2 - PT, kernel rotated 180 degrees with its channel axes swapped). Not
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from minicnn.kernels.jit import kernel
 
@@ -51,13 +51,6 @@ def transform_kernel_flipped(w: np.ndarray) -> np.ndarray:
     gradient with this kernel. Shape: w (3, 3, C, F) -> U (16, F, C).
     """
     return transform_kernel(np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2)))
-
-
-@njit(cache=True, inline="always")
-def _load(x, n, ih, iw, c, H, W):
-    if 0 <= ih < H and 0 <= iw < W:
-        return x[n, ih, iw, c]
-    return x.dtype.type(0)
 
 
 @kernel(size_arg=5)
@@ -143,44 +136,39 @@ def transform_output(M, b, relu, TH, TW, y):
                [2., 2.]])
     """
     N, OH, OW, F = y.shape
-    has_bias = b.shape[0] == F
-    for t in prange(N * TH * TW):
-        n = t // (TH * TW)
-        r = t - n * TH * TW
-        th = r // TW
-        tw = r - th * TW
-        oh = 2 * th
-        ow = 2 * tw
-        for f in range(F):
-            s00 = M[0, t, f] + M[1, t, f] + M[2, t, f]
-            s01 = M[1, t, f] - M[2, t, f] - M[3, t, f]
-            s10 = M[4, t, f] + M[5, t, f] + M[6, t, f]
-            s11 = M[5, t, f] - M[6, t, f] - M[7, t, f]
-            s20 = M[8, t, f] + M[9, t, f] + M[10, t, f]
-            s21 = M[9, t, f] - M[10, t, f] - M[11, t, f]
-            s30 = M[12, t, f] + M[13, t, f] + M[14, t, f]
-            s31 = M[13, t, f] - M[14, t, f] - M[15, t, f]
-            y00 = s00 + s10 + s20
-            y01 = s01 + s11 + s21
-            y10 = s10 - s20 - s30
-            y11 = s11 - s21 - s31
-            if has_bias:
-                y00 += b[f]
-                y01 += b[f]
-                y10 += b[f]
-                y11 += b[f]
-            if relu:
-                y00 = max(y00, 0)
-                y01 = max(y01, 0)
-                y10 = max(y10, 0)
-                y11 = max(y11, 0)
-            y[n, oh, ow, f] = y00
-            if ow + 1 < OW:
-                y[n, oh, ow + 1, f] = y01
-            if oh + 1 < OH:
-                y[n, oh + 1, ow, f] = y10
-                if ow + 1 < OW:
-                    y[n, oh + 1, ow + 1, f] = y11
+    bias = np.zeros(F, dtype=y.dtype)
+    if b.shape[0] == F:
+        bias[:] = b
+    floor = 0 if relu else -np.inf  # max(v, floor): the ReLU, or nothing
+    for n in prange(N):
+        blk = np.empty((2, 2, F), dtype=y.dtype)  # one tile's 2x2 outputs
+        for th in range(TH):
+            oh = 2 * th
+            rows = min(2, OH - oh)
+            for tw in range(TW):
+                ow = 2 * tw
+                cols = min(2, OW - ow)
+                t = (n * TH + th) * TW + tw
+                # into blk first, branch-free over f: LLVM cannot rule out that y and M overlap,
+                # so stores straight into y did not vectorise (0.42 against 0.08 ms for the
+                # 61x61x64 output of one image); then the tile is copied out, cropped
+                for f in range(F):
+                    s00 = M[0, t, f] + M[1, t, f] + M[2, t, f]
+                    s01 = M[1, t, f] - M[2, t, f] - M[3, t, f]
+                    s10 = M[4, t, f] + M[5, t, f] + M[6, t, f]
+                    s11 = M[5, t, f] - M[6, t, f] - M[7, t, f]
+                    s20 = M[8, t, f] + M[9, t, f] + M[10, t, f]
+                    s21 = M[9, t, f] - M[10, t, f] - M[11, t, f]
+                    s30 = M[12, t, f] + M[13, t, f] + M[14, t, f]
+                    s31 = M[13, t, f] - M[14, t, f] - M[15, t, f]
+                    blk[0, 0, f] = max(s00 + s10 + s20 + bias[f], floor)
+                    blk[0, 1, f] = max(s01 + s11 + s21 + bias[f], floor)
+                    blk[1, 0, f] = max(s10 - s20 - s30 + bias[f], floor)
+                    blk[1, 1, f] = max(s11 - s21 - s31 + bias[f], floor)
+                for i in range(rows):
+                    for j in range(cols):
+                        for f in range(F):
+                            y[n, oh + i, ow + j, f] = blk[i, j, f]
 
 
 @kernel(size_arg=3)
@@ -205,18 +193,24 @@ def transform_output_grad(gy, TH, TW, Mg):
     """
     N, OH, OW, F = gy.shape
     for n in prange(N):
+        g = np.zeros((2, 2, F), dtype=gy.dtype)  # the tile's block, 0 beyond the output
         for th in range(TH):
             oh = 2 * th
-            down = oh + 1 < OH
+            rows = min(2, OH - oh)
             for tw in range(TW):
                 ow = 2 * tw
-                right = ow + 1 < OW
+                cols = min(2, OW - ow)
                 t = (n * TH + th) * TW + tw
+                for i in range(2):
+                    for j in range(2):
+                        if i < rows and j < cols:
+                            for f in range(F):
+                                g[i, j, f] = gy[n, oh + i, ow + j, f]
+                        else:
+                            for f in range(F):
+                                g[i, j, f] = 0
                 for f in range(F):
-                    g00 = gy[n, oh, ow, f]
-                    g01 = gy[n, oh, ow + 1, f] if right else 0
-                    g10 = gy[n, oh + 1, ow, f] if down else 0
-                    g11 = gy[n, oh + 1, ow + 1, f] if down and right else 0
+                    g00, g01, g10, g11 = g[0, 0, f], g[0, 1, f], g[1, 0, f], g[1, 1, f]
                     # rows: A g -> (g0, g0 + g1, g0 - g1, -g1) over the two columns
                     r00, r01 = g00, g01
                     r10, r11 = g00 + g10, g01 + g11
