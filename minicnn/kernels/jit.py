@@ -209,20 +209,28 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
         oh = t - n * OH
         h0 = max(oh * SH - PT, 0)
         h1 = min(oh * SH - PT + KH, H)
+        # the running maxima live in local rows, which LLVM knows overlap nothing (y and argmax
+        # might overlap x): 0.13 against 0.17 ms for one 126x126x32 image, 2x2 windows
+        best = np.empty(C, dtype=y.dtype)
+        best_at = np.empty(C, dtype=argmax.dtype)
         for ow in range(OW):
             w0 = max(ow * SW - PL, 0)
             w1 = min(ow * SW - PL + KW, W)
+            first = h0 * W + w0
             for c in range(C):
-                y[n, oh, ow, c] = x[n, h0, w0, c]
-                argmax[n, oh, ow, c] = h0 * W + w0
+                best[c] = x[n, h0, w0, c]
+                best_at[c] = first
             for ih in range(h0, h1):
                 for iw in range(w0, w1):
                     at = ih * W + iw
                     for c in range(C):
                         v = x[n, ih, iw, c]
-                        if v > y[n, oh, ow, c]:
-                            y[n, oh, ow, c] = v
-                            argmax[n, oh, ow, c] = at
+                        take = v > best[c]  # strictly greater: the first maximum wins ties
+                        best_at[c] = at if take else best_at[c]
+                        best[c] = v if take else best[c]
+            for c in range(C):
+                y[n, oh, ow, c] = best[c]
+                argmax[n, oh, ow, c] = best_at[c]
 
 
 @kernel(size_arg=2)
