@@ -139,7 +139,8 @@ def transform_output(M, b, relu, TH, TW, y):
     bias = np.zeros(F, dtype=y.dtype)
     if b.shape[0] == F:
         bias[:] = b
-    floor = 0 if relu else -np.inf  # max(v, floor): the ReLU, or nothing
+    # max(v, floor): the ReLU, or nothing (typed as y, so the arithmetic stays float32)
+    floor = y.dtype.type(0) if relu else y.dtype.type(-np.inf)
     for n in prange(N):
         blk = np.empty((2, 2, F), dtype=y.dtype)  # one tile's 2x2 outputs
         for th in range(TH):
