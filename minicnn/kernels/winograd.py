@@ -39,9 +39,8 @@ def transform_kernel(w: np.ndarray) -> np.ndarray:
                [0.5 , 0.75, 0.25, 0.5 ],
                [1.  , 1.5 , 0.5 , 1.  ]])
     """
-    G = _G.astype(w.dtype)
     C, F = w.shape[2], w.shape[3]
-    return np.ascontiguousarray(np.einsum("ai,ijcf,bj->abcf", G, w, G).reshape(16, C, F))
+    return _sandwich(_G.astype(w.dtype), w).reshape(16, C, F)
 
 
 def transform_kernel_flipped(w: np.ndarray) -> np.ndarray:
@@ -50,7 +49,23 @@ def transform_kernel_flipped(w: np.ndarray) -> np.ndarray:
     The input gradient of a stride-1 correlation is the full correlation of the output
     gradient with this kernel. Shape: w (3, 3, C, F) -> U (16, F, C).
     """
-    return transform_kernel(np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2)))
+    C, F = w.shape[2], w.shape[3]
+    G_flipped = np.ascontiguousarray(_G[:, ::-1].astype(w.dtype))  # G on the kernel turned 180
+    U = _sandwich(G_flipped, w).reshape(16, C, F)
+    return np.ascontiguousarray(U.transpose(0, 2, 1))
+
+
+def _sandwich(L: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """L w L^T over the two leading axes of w, for every trailing index, by two matmuls.
+
+    np.einsum("ai,ij...,bj->ab...") does the same in one unblocked loop: 2.0 against 0.2 ms
+    for a 3x3x128x128 kernel, once per Winograd layer and step.
+
+    Shape: L (p, q), w (q, q, ...) -> (p, p, ...)
+    """
+    p, q = L.shape
+    tmp = (L @ w.reshape(q, -1)).reshape(p, q, -1)  # (L w)[a, j, r]
+    return np.matmul(L, tmp).reshape((p, p) + w.shape[2:])  # [a, b, r] = sum_j L[b, j] tmp[a, j, r]
 
 
 @kernel(size_arg=5)
@@ -282,9 +297,8 @@ def kernel_grad_to_hwio(gU):
                [0.25, 0.25, 0.25],
                [0.25, 0.25, 0.25]])
     """
-    G = _G.astype(gU.dtype)
     C, F = gU.shape[1], gU.shape[2]
-    return np.einsum("ai,abcf,bj->ijcf", G, gU.reshape(4, 4, C, F), G)
+    return _sandwich(np.ascontiguousarray(_G.T.astype(gU.dtype)), gU.reshape(4, 4, C, F))
 
 
 def conv3x3(x, U, b, PT, PL, OH, OW, relu=False, out=None, serial=False):
