@@ -9,6 +9,7 @@ from parity_tools import rel_err
 
 import minicnn as mc
 from minicnn.keras_compat import from_keras
+from minicnn.ops import conv as conv_ops
 
 STEP_TOL = 1e-5  # per-step loss and weights on the small shared problem
 NET_TOL = 1e-3  # 20 Adam steps of the seed network
@@ -152,8 +153,13 @@ def test_validation_split_takes_the_last_fraction(keras, record, n, fraction):
                   ) <= STEP_TOL
 
 
-# (image size, padding, batch, seed): batches of 2-4 keep the suite inside its CI budget
-NET_CASES = [(64, "same", 4, 0), (128, "valid", 2, 2)]
+# (image size, padding, batch, seed, MINICNN_WINOGRAD mode): batches of 2-4 keep the suite
+# inside its CI budget. At 128 px the 20 steps are chaotic (Keras against itself started one
+# ulp apart drifts 0.23 at seed 2); with im2col minicnn's rounding stays close enough to
+# TensorFlow's that seed 2 holds no consequential near-tie, with Winograd's (3e-7 apart) every
+# seed 0-5 crosses one (weights 0.02-0.76), so that case runs im2col. The Winograd route is
+# pinned per layer and by the one-step cat-dog gradients instead (docs/keras-parity.md).
+NET_CASES = [(64, "same", 4, 0, "auto"), (128, "valid", 2, 2, "0")]
 NET_LR = 1e-4  # see docs/keras-parity.md, "Why long training runs drift apart"
 
 
@@ -189,12 +195,14 @@ def _drift(run):
             max(rel_err(m, k) for m, k in zip(mine, theirs, strict=True)))
 
 
-@pytest.mark.parametrize("size,padding,batch,seed", NET_CASES)
-def test_seed_network_adam_steps(keras, record, size, padding, batch, seed):
+@pytest.mark.parametrize("size,padding,batch,seed,winograd", NET_CASES)
+def test_seed_network_adam_steps(keras, record, monkeypatch, size, padding, batch, seed,
+                                 winograd):
     """20 Adam steps (dropout rate 0) on the same batches: every step's loss and every final
     weight tensor within 1e-3 relative of Keras's. On failure the message also gives Keras's
     drift from itself when its weights start one ulp apart: if that is as large, the failure
     is float32 chaos (a max-pool near-tie decided the other way), not a wrong formula."""
+    monkeypatch.setattr(conv_ops, "_winograd_mode", winograd)
     losses, names, mine, theirs = run = run_seed_network_adam(keras, size, padding, batch, seed)
     worst_loss = max(record(f"catdog{size}.adam.loss", rel_err(m, k)) for m, k in losses)
     errs = [record(f"catdog{size}.adam.weights", rel_err(m, k)) for m, k in zip(mine, theirs)]
