@@ -204,10 +204,12 @@ def test_subprocess_serve(faces_dir):
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:  # pragma: no cover - only if SIGINT was lost
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0
+    # once (2026-11-27, a fresh clone's first full run) the server had not exited 10 s after
+    # SIGINT and was killed; not reproduced in 14 reruns, idle or under load: keep its stderr
+    assert proc.returncode == 0, f"exit status {proc.returncode}; stderr: {proc.stderr.read()!r}"
     proc.stdout.close()
     proc.stderr.close()
