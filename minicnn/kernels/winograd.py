@@ -50,7 +50,7 @@ def transform_kernel_flipped(w: np.ndarray) -> np.ndarray:
     gradient with this kernel. Shape: w (3, 3, C, F) -> U (16, F, C).
     """
     C, F = w.shape[2], w.shape[3]
-    G_flipped = np.ascontiguousarray(_G[:, ::-1].astype(w.dtype))  # G on the kernel turned 180
+    G_flipped = _G[:, ::-1].astype(w.dtype)  # G on the kernel turned 180 degrees
     U = _sandwich(G_flipped, w).reshape(16, C, F)
     return np.ascontiguousarray(U.transpose(0, 2, 1))
 
@@ -298,7 +298,7 @@ def kernel_grad_to_hwio(gU):
                [0.25, 0.25, 0.25]])
     """
     C, F = gU.shape[1], gU.shape[2]
-    return _sandwich(np.ascontiguousarray(_G.T.astype(gU.dtype)), gU.reshape(4, 4, C, F))
+    return _sandwich(_G.T.astype(gU.dtype), gU.reshape(4, 4, C, F))
 
 
 def conv3x3(x, U, b, PT, PL, OH, OW, relu=False, out=None, serial=False):

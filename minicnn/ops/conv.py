@@ -327,9 +327,10 @@ class Conv2DFn(Function):
         output (after the ReLU's mask) and their float64 column sums (1, F) for the bias, or
         None for the sums when ``want_gb`` is false. Each chunk then rebuilds its im2col
         columns for its share of the kernel gradient, and reuses the same buffer for
-        ``g @ w.T`` before col2im writes its images of gx. The kernel shares are added at the
-        end, the bias shares in float64. If BLAS's threads cannot be controlled: None, or with
-        ``whole_if_unsplit`` the whole batch as one chunk.
+        ``g @ w.T`` before col2im writes its images of gx (on the Winograd route: its kernel
+        gradient share in the Winograd domain, and its gx by Winograd with the turned kernel).
+        The kernel shares are added at the end, the bias shares in float64. If BLAS's threads
+        cannot be controlled: None, or with ``whole_if_unsplit`` the whole batch as one chunk.
         """
         P, item_bytes = self._chunk_geometry()
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
@@ -375,7 +376,7 @@ class Conv2DFn(Function):
                 gw += share[0]
             if self.winograd:  # the shares are in the Winograd domain: (16, C, F)
                 gw = winograd.kernel_grad_to_hwio(gw)
-            gw = gw.astype(self.w.dtype).reshape(self.w.shape)
+            gw = gw.astype(self.w.dtype, copy=False).reshape(self.w.shape)
         if want_gb:
             gb = np.sum([s[1][0] for s in shares], axis=0).astype(self.w.dtype)
         return gx, gw, gb

@@ -126,7 +126,7 @@ def conv2d_relu_max_pool(
     OH, OW, PT, PL = _geometry(x.shape, KH, KW, *strides, padding, who)
     PH, PW = pool_size
     geom = (KH, KW, *strides, PT, PL, OH, OW)
-    if OH < PH or OW < PW or not splittable(x, w, None if b is None else b, geom):
+    if OH < PH or OW < PW or not splittable(x, w, b, geom):
         y = conv2d(x, w, b, strides, padding, "relu", who=who)
         return max_pool2d(y, pool_size, pool_size, "valid", who=pool_who)
     args = (x, w) if b is None else (x, w, b)
