@@ -267,7 +267,8 @@ def test_catdog_network(onnx, ort, size):
 def _shipped_images():
     from minicnn.data import load_image
 
-    paths = sorted((IMAGES / "cats").glob("*.jpg"))[:4] + sorted((IMAGES / "dogs").glob("*.jpg"))[:3]
+    paths = (sorted((IMAGES / "cats").glob("*.jpg"))[:4]
+             + sorted((IMAGES / "dogs").glob("*.jpg"))[:3])
     return np.stack([load_image(p, (128, 128)) for p in paths]).astype(np.float32)
 
 
@@ -337,6 +338,17 @@ def test_failed_export_leaves_the_previous_file(tmp_path):
 
 
 # ---------------------------------------------------------------------------------- errors
+def test_every_layer_class_has_a_converter():
+    """A layer added to minicnn.layers must come with its converter (abstract bases aside)."""
+    from minicnn.export.registry import find_converter
+
+    classes = {getattr(mc.layers, name) for name in mc.layers.__all__}
+    layers = [c for c in classes if isinstance(c, type) and issubclass(c, Layer)
+              and c not in (Layer, mc.layers.InputLayer) and c.__name__ != "Merge"]
+    assert len(layers) >= 8  # the core layers, at least
+    assert [c.__name__ for c in layers if find_converter(c) is None] == []
+
+
 def test_unsupported_layer_is_named(onnx):
     class Scale(Layer):
         def call(self, x, training=False):
@@ -397,3 +409,181 @@ def test_cli_export(onnx, ort, tmp_path):
     assert bad.stderr.startswith("error: Cannot write") and bad.stderr.count("\n") == 1
     missing = _catdog("export", "--model", tmp_path / "nope.npz", out)
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+# --------------------------------------------- layers and models from other branches (15, 16)
+# These converters are registered by class name. Where this checkout has the layer (or option, or
+# functional Model), the case is exported and run as above; where it does not yet, the case checks
+# what can be checked: a converter is registered for the class, and Conv2D refuses the option.
+def _has(name):
+    return hasattr(mc.layers, name)
+
+
+def _conv2d_takes(option, value):
+    try:
+        mc.Conv2D(6, 3, **{option: value})
+    except ValueError:
+        return False
+    return True
+
+
+BLOCK_CASES = [
+    ("BatchNormalization", {}, (6, 7, 3)),
+    ("BatchNormalization", dict(center=False, scale=False, epsilon=1e-5), (6, 7, 3)),
+    ("BatchNormalization", dict(axis=1), (4, 5, 3)),         # not the channels: Mul + Add
+    ("DepthwiseConv2D", dict(kernel_size=3, depth_multiplier=2, strides=2, padding="same"),
+     (7, 9, 3)),
+    ("DepthwiseConv2D", dict(kernel_size=(2, 3), dilation_rate=2, padding="same",
+                             activation="relu"), (8, 9, 2)),
+    ("SeparableConv2D", dict(filters=5, kernel_size=3, depth_multiplier=2, padding="same",
+                             activation="tanh"), (7, 8, 3)),
+    ("SeparableConv2D", dict(filters=4, kernel_size=3, strides=2, use_bias=False), (9, 8, 3)),
+    ("GlobalAveragePooling2D", {}, (5, 6, 3)),
+    ("GlobalMaxPooling2D", dict(keepdims=True), (5, 6, 3)),
+    ("ZeroPadding2D", dict(padding=((1, 2), (0, 3))), (4, 5, 2)),
+    ("Reshape", dict(target_shape=(-1, 2)), (4, 5, 2)),
+    ("ReLU", dict(max_value=6.0), (4, 5, 3)),
+    ("ReLU", dict(negative_slope=0.1, max_value=2.0), (4, 5, 3)),
+    ("ReLU", dict(threshold=0.5, negative_slope=0.2, max_value=3.0), (4, 5, 3)),
+    ("ReLU", dict(threshold=0.5), (4, 5, 3)),
+    ("LeakyReLU", {}, (4, 5, 3)),
+    ("Conv2D", dict(filters=4, kernel_size=3, dilation_rate=2, padding="same"), (9, 8, 3)),
+    ("Conv2D", dict(filters=6, kernel_size=3, groups=3, strides=2, padding="same"), (7, 7, 6)),
+]
+
+
+def _block_available(name, kwargs):
+    if name == "Conv2D":
+        option = "groups" if "groups" in kwargs else "dilation_rate"
+        return _conv2d_takes(option, kwargs[option])
+    return _has(name)
+
+
+def _block_weights(model, rng):
+    """Random weights; a BatchNormalization's moving variance positive."""
+    weights = []
+    for layer in model.layers:
+        for name, w in zip(layer.weight_names(), layer.get_weights()):
+            scale = 0.5 if w.ndim > 1 else 0.3
+            value = rng.standard_normal(w.shape) * scale
+            if name == "moving_variance":
+                value = rng.uniform(0.5, 2.0, w.shape)
+            weights.append(value.astype(np.float32))
+    model.set_weights(weights)
+
+
+@pytest.mark.parametrize("name,kwargs,shape", BLOCK_CASES,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(BLOCK_CASES)])
+def test_block_layers(onnx, ort, name, kwargs, shape):
+    from minicnn.export.registry import REGISTRY
+
+    if not _block_available(name, kwargs):
+        assert name in REGISTRY or getattr(mc.layers, name, None) in REGISTRY
+        if name == "Conv2D":
+            (option,) = {"groups", "dilation_rate"} & set(kwargs)
+            with pytest.raises(ValueError, match=option):
+                mc.Conv2D(**kwargs)
+        return
+    rng = np.random.default_rng(13)
+    # a 1x1 convolution first, so the layer also reads an NCHW tensor inside the graph
+    model = mc.Sequential([mc.Input(shape), mc.Conv2D(shape[-1], 1),
+                           getattr(mc.layers, name)(**kwargs)])
+    _block_weights(model, rng)
+    x = (rng.standard_normal((7, *shape)) * 2).astype(np.float32)
+    check(onnx, ort, model, x)
+    if name == "BatchNormalization" and "axis" not in kwargs:  # and on (N, C) features
+        dense = mc.Sequential([mc.Input((5,)), mc.Dense(4), getattr(mc.layers, name)(**kwargs)])
+        _block_weights(dense, rng)
+        check(onnx, ort, dense, rng.standard_normal((7, 5)).astype(np.float32))
+
+
+def test_depthwise_weight_order(onnx, ort):
+    """Output channel c * M + m comes from input channel c with kernel[..., c, m] (TF's order)."""
+    if not _has("DepthwiseConv2D"):
+        from minicnn.export.registry import REGISTRY
+
+        assert "DepthwiseConv2D" in REGISTRY
+        return
+    model = mc.Sequential([mc.Input((3, 3, 2)),
+                           mc.layers.DepthwiseConv2D(3, depth_multiplier=3, use_bias=False)])
+    kernel = np.zeros((3, 3, 2, 3), np.float32)
+    for c in range(2):
+        for m in range(3):
+            kernel[1, 1, c, m] = 10 * c + m + 1  # the centre tap only: y = x[c] * (10c + m + 1)
+    model.set_weights([kernel])
+    x = np.ones((7, 3, 3, 2), np.float32)
+    _, results = export_and_run(onnx, ort, model, x)
+    np.testing.assert_array_equal(results[7][0][0, 0, 0], [1, 2, 3, 11, 12, 13])
+    assert_close(results)
+
+
+FUNCTIONAL_CASES = ["residual", "inception", "two_inputs", "broadcast", "shared", "two_outputs"]
+
+
+def _functional_model(case):
+    """Small functional models: merges of NCHW branches, several inputs and outputs."""
+    Input, L = mc.Input, mc.layers
+    if case == "residual":  # conv branch + identity, Add, then pooling and a dense head
+        x = Input((8, 8, 4), name="image")
+        y = L.Conv2D(4, 3, padding="same", activation="relu")(x)
+        y = L.Conv2D(4, 3, padding="same")(y)
+        y = L.Activation("relu")(L.Add()([x, y]))
+        y = L.Dense(3, activation="softmax")(L.Flatten()(L.MaxPooling2D(2)(y)))
+        return mc.Model(x, y)
+    if case == "inception":  # channels concatenated: axis -1 in NHWC is axis 1 inside
+        x = Input((7, 9, 3))
+        a = L.Conv2D(2, 1)(x)
+        b = L.Conv2D(3, 3, padding="same")(x)
+        c = L.AveragePooling2D(3, strides=1, padding="same")(x)
+        y = L.Concatenate()([a, b, c])
+        z = L.Concatenate(axis=1)([y, L.Conv2D(8, 1)(x)])  # along the height too
+        smooth = L.AveragePooling2D(3, strides=1, padding="same")(z)
+        return mc.Model(x, L.Subtract()([z, smooth]))
+    if case == "two_inputs":
+        image, meta = Input((6, 6, 2), name="image"), Input((3,), name="meta")
+        f = L.Flatten()(L.Conv2D(2, 3, activation="relu")(image))
+        y = L.Concatenate()([f, L.Dense(4, activation="tanh")(meta)])
+        return mc.Model([image, meta], L.Dense(1, activation="sigmoid")(y))
+    if case == "broadcast":  # Keras inserts the missing axes after the batch axis
+        image, gate = Input((5, 6, 4)), Input((4,))
+        y = L.Multiply()([L.Conv2D(4, 3, padding="same")(image), gate])
+        return mc.Model([image, gate], L.Maximum()([y, L.Average()([y, image])]))
+    if case == "shared":  # one layer called on two tensors
+        x = Input((6, 6, 3))
+        conv = L.Conv2D(3, 3, padding="same", activation="tanh")
+        y = conv(conv(x))
+        return mc.Model(x, L.Minimum()([y, x]))
+    x = Input((6, 7, 3))  # two_outputs: a feature map and a vector
+    y = L.Conv2D(4, 3, activation="relu")(x)
+    return mc.Model(x, [y, L.Dense(2)(L.Flatten()(y))])
+
+
+def _inputs_for(model, rng):
+    return [rng.standard_normal((7, *t.shape[1:])).astype(np.float32) for t in model.inputs]
+
+
+@pytest.mark.parametrize("case", FUNCTIONAL_CASES)
+def test_functional_models(onnx, ort, case):
+    from minicnn.export.onnx import to_onnx
+    from minicnn.export.registry import REGISTRY
+
+    if not hasattr(mc, "Model"):
+        assert {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+                "Concatenate"} <= set(REGISTRY)
+        return
+    rng = np.random.default_rng(14)
+    model = _functional_model(case)
+    _randomize(model, rng)
+    xs = _inputs_for(model, rng)
+    proto = to_onnx(model)
+    onnx.checker.check_model(proto, full_check=True)
+    assert [i.name for i in proto.graph.input] == [t.history[0].name for t in model.inputs]
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for n in (1, 7):
+        feeds = {i.name: x[:n] for i, x in zip(session.get_inputs(), xs)}
+        got = session.run(None, feeds)
+        want = model.predict([x[:n] for x in xs] if len(xs) > 1 else xs[0][:n], verbose=0)
+        want = want if isinstance(want, list) else [want]
+        assert len(got) == len(want) == len(model.outputs)
+        for pair in zip(got, want):
+            assert_close({n: pair})

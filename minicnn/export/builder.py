@@ -56,6 +56,8 @@ class OnnxBuilder:
         self.layouts: dict[str, str] = {}
         self._used: set[str] = set(reserved)
         self._converted: dict[tuple[str, str], str] = {}
+        #: the output shape (Keras's order) of the layer call being converted
+        self.out_shape: tuple[Any, ...] = ()
 
     # ------------------------------------------------------------------ names
     def fresh(self, base: str) -> str:

@@ -1,10 +1,5 @@
-"""The ONNX converter of each layer class: a registry, and one small function per layer.
-
-A converter is ``convert(ctx, layer, inputs) -> (output name, layout)``: it reads its input
-tensors (ONNX names) through the ``OnnxBuilder`` ``ctx`` in the layout it wants, emits nodes and
-weights, and says in which layout (``NHWC`` or ``NCHW``) it wrote the output. Adding a layer is
-one ``@register(TheLayer)`` function; a class without one (or a subclass of one that has one)
-raises ``ExportError`` naming the layer and its class.
+"""ONNX converters of the core layers: Conv2D, pooling, Dense, Flatten, Activation, Rescaling,
+Dropout (see ``registry.py`` for what a converter is).
 
 Rules pinned by tests/test_onnx_export.py:
 
@@ -20,11 +15,11 @@ Rules pinned by tests/test_onnx_export.py:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from minicnn.export.builder import NCHW, NHWC, OnnxBuilder, layer_label
 from minicnn.export.errors import ExportError
+from minicnn.export.registry import register
 from minicnn.kernels.geometry import output_size_and_padding
 from minicnn.layers import (
     Activation,
@@ -33,15 +28,9 @@ from minicnn.layers import (
     Dense,
     Dropout,
     Flatten,
-    Layer,
     MaxPooling2D,
     Rescaling,
 )
-
-Converter = Callable[[OnnxBuilder, Any, list[str]], tuple[str, str]]
-
-#: layer class (or, for layers defined elsewhere, its class name) -> converter.
-REGISTRY: dict[type | str, Converter] = {}
 
 #: Keras's augmentation and noise layers: identities at inference, left out of the graph.
 INFERENCE_IDENTITIES = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
@@ -49,48 +38,18 @@ INFERENCE_IDENTITIES = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTra
                         "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D")
 
 
-def register(*keys: type | str) -> Callable[[Converter], Converter]:
-    """Decorator: ``@register(Conv2D)`` makes the function the converter of that class."""
-
-    def add(fn: Converter) -> Converter:
-        for key in keys:
-            REGISTRY[key] = fn
-        return fn
-
-    return add
-
-
-def converter_for(layer: Any) -> Converter:
-    """The converter of ``layer``'s class (or of its nearest registered base class).
-
-    Example:
-        >>> import minicnn as mc
-        >>> from minicnn.export.converters import converter_for
-        >>> converter_for(mc.layers.MaxPool2D()).__name__
-        'pooling'
-    """
-    for cls in type(layer).__mro__:
-        if cls in REGISTRY:
-            return REGISTRY[cls]
-        if cls.__name__ in REGISTRY:
-            return REGISTRY[cls.__name__]
-        if cls is Layer:
-            break
-    supported = sorted(k if isinstance(k, str) else k.__name__ for k in REGISTRY)
-    raise ExportError(f"Cannot export layer '{getattr(layer, 'name', '?')}' of class "
-                      f"{type(layer).__name__}: no ONNX converter for it. Layers that export: "
-                      f"{', '.join(supported)}.")
-
-
 def spatial_pads(ctx: OnnxBuilder, layer: Any, x: str, window: tuple[int, int],
-                 strides: tuple[int, int], padding: str) -> list[int]:
-    """ONNX ``pads`` [top, left, bottom, right] for TensorFlow's "valid"/"same" rule."""
+                 strides: tuple[int, int], padding: str,
+                 dilation: tuple[int, int] = (1, 1)) -> list[int]:
+    """ONNX ``pads`` [top, left, bottom, right] for TensorFlow's "valid"/"same" rule (a dilated
+    window spans (k - 1) * d + 1 pixels)."""
     _, H, W, _ = ctx.shape(x)
     if H is None or W is None:
         raise ExportError(f"Cannot export {layer_label(layer)}: its input's height and width "
                           f"must be fixed. Received: input shape {ctx.shape(x)}")
     before, after = [], []
-    for size, k, s in zip((H, W), window, strides):
+    for size, k, s, d in zip((H, W), window, strides, dilation):
+        k = (k - 1) * d + 1
         out, pad = output_size_and_padding(size, k, s, padding)
         total = max((out - 1) * s + k - size, 0)
         before.append(pad)
@@ -100,14 +59,18 @@ def spatial_pads(ctx: OnnxBuilder, layer: Any, x: str, window: tuple[int, int],
 
 @register(Conv2D)
 def conv2d(ctx: OnnxBuilder, layer: Conv2D, inputs: list[str]) -> tuple[str, str]:
-    """Conv (+ bias) in NCHW, then the activation."""
+    """Conv (+ bias) in NCHW, then the activation; dilation and groups as ONNX's attributes
+    (a grouped kernel (KH, KW, C/G, F) becomes (F, C/G, KH, KW), TF's group order is ONNX's)."""
     x = ctx.get(inputs[0], NCHW)
+    dilation = tuple(getattr(layer, "dilation_rate", (1, 1)))
     w = ctx.weight(f"{layer.name}/kernel", layer.kernel.data.transpose(3, 2, 0, 1))
     args = [x, w] + ([ctx.weight(f"{layer.name}/bias", layer.bias.data)] if layer.use_bias else [])
     y = ctx.node("Conv", args, ctx.before_activation(layer, layer.activation),
                  kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
-                 pads=spatial_pads(ctx, layer, x, layer.kernel_size, layer.strides, layer.padding))
-    ctx.tensor(y, layer.output_shape, NCHW)
+                 dilations=list(dilation), group=int(getattr(layer, "groups", 1)),
+                 pads=spatial_pads(ctx, layer, x, layer.kernel_size, layer.strides,
+                                   layer.padding, dilation))
+    ctx.tensor(y, ctx.out_shape, NCHW)
     return ctx.activation(layer, layer.activation, y, layer.name), NCHW
 
 
@@ -134,7 +97,7 @@ def dense(ctx: OnnxBuilder, layer: Dense, inputs: list[str]) -> tuple[str, str]:
     else:
         y = ctx.node("MatMul", [x, w], f"{name}/matmul" if b else name)
         y = ctx.node("Add", [y] + b, name) if b else y
-    ctx.tensor(y, layer.output_shape, NHWC)
+    ctx.tensor(y, ctx.out_shape, NHWC)
     return ctx.activation(layer, layer.activation, y, layer.name), NHWC
 
 

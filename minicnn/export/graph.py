@@ -11,8 +11,10 @@ Example:
     >>> from minicnn.export.graph import model_graph
     >>> mc.clear_session()
     >>> g = model_graph(mc.Sequential([mc.Input((4,)), mc.Dense(2), mc.Dropout(0.5)]))
-    >>> g.inputs, [(type(n.layer).__name__, n.inputs, n.output) for n in g.nodes], g.outputs
-    ([('input_layer', (4,))], [('Dense', ('input_layer',), 'dense'), ('Dropout', ('dense',), 'dropout')], ['dropout'])
+    >>> g.inputs, g.outputs
+    ([('input_layer', (4,))], ['dropout'])
+    >>> [(type(n.layer).__name__, n.inputs, n.output) for n in g.nodes]
+    [('Dense', ('input_layer',), 'dense'), ('Dropout', ('dense',), 'dropout')]
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from minicnn.layers.base import Layer
 
 @dataclass(frozen=True)
 class LayerCall:
-    """One call of ``layer`` on the tensors named ``inputs``, giving the tensor named ``output``."""
+    """One call of ``layer`` on the tensors named ``inputs``, giving the tensor named ``output``;
+    ``packed``: the layer takes its inputs as one list (merge layers)."""
 
     layer: Layer
     inputs: tuple[str, ...]
     output: str
+    packed: bool = False
 
 
 @dataclass
@@ -59,11 +63,46 @@ def sequential_graph(model: Any) -> Graph:
     return graph
 
 
+def functional_graph(model: Any) -> Graph:
+    """The calls of a functional ``Model(inputs, outputs)``, from the plan it runs (its steps
+    in topological order, keyed by symbolic tensor). Tensors are named after their layer, with
+    ``_1``, ``_2``... for a shared layer's later calls."""
+    names: dict[Any, str] = {}
+    used: set[str] = set()
+
+    def fresh(base: str) -> str:
+        name, i = base, 0
+        while name in used:
+            i += 1
+            name = f"{base}_{i}"
+        used.add(name)
+        return name
+
+    graph = Graph(inputs=[])
+    for key, tensor in zip(model._plan.input_keys, model.inputs):
+        names[key] = fresh(tensor.history[0].name)
+        graph.inputs.append((names[key], tuple(tensor.shape[1:])))
+    for step in model._plan.steps:
+        if len(step.outputs) != 1:
+            raise ValueError(f"Cannot export layer '{step.layer.name}': it has "
+                             f"{len(step.outputs)} outputs; exporters take one per layer call.")
+        names[step.outputs[0]] = fresh(step.layer.name)
+        graph.nodes.append(LayerCall(step.layer, tuple(names[k] for k in step.inputs),
+                                     names[step.outputs[0]], isinstance(step.args, (list, tuple))))
+    graph.outputs = [names[k] for k in model._plan.output_keys]
+    if len(set(graph.outputs)) != len(graph.outputs):
+        raise ValueError(f"Cannot export model '{model.name}': one tensor is given twice as an "
+                         f"output. Received: outputs {graph.outputs}")
+    return graph
+
+
 def model_graph(model: Any) -> Graph:
     """The ``Graph`` of a model, or a TypeError naming its class when none can be made."""
     from minicnn.models.sequential import Sequential
 
     if isinstance(model, Sequential):
         return sequential_graph(model)
-    raise TypeError("Export supports minicnn Sequential models. "
+    if hasattr(model, "_plan") and hasattr(model, "inputs"):  # a functional Model
+        return functional_graph(model)
+    raise TypeError("Export supports minicnn models (Sequential, or functional Model). "
                     f"Received: a {type(model).__name__}")

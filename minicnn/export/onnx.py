@@ -30,7 +30,7 @@ from typing import Any
 
 from minicnn.export.atomic import write_bytes_atomic
 from minicnn.export.builder import NHWC, OnnxBuilder
-from minicnn.export.converters import converter_for
+from minicnn.export.registry import converter_for
 from minicnn.export.graph import model_graph
 
 #: The ONNX opset the graph is written for (docs/deploy.md states it too).
@@ -76,9 +76,13 @@ def to_onnx(model: Any) -> Any:
         env[name] = ctx.tensor(name, (None,) + tuple(shape))
         inputs.append(_value_info(helper, onnx.TensorProto.FLOAT, name, ctx.shape(name)))
     for call in graph.nodes:
-        y, layout = converter_for(call.layer)(ctx, call.layer, [env[i] for i in call.inputs])
-        if y not in env.values():  # a new tensor (an identity returns its input)
-            ctx.tensor(y, call.layer.output_shape, layout)
+        xs = [env[i] for i in call.inputs]
+        shapes = [ctx.shape(x) for x in xs]
+        ctx.out_shape = tuple(call.layer.compute_output_shape(shapes if call.packed
+                                                               else shapes[0]))
+        y, layout = converter_for(call.layer)(ctx, call.layer, xs)
+        if y not in xs:  # a new tensor (an identity returns its input)
+            ctx.tensor(y, ctx.out_shape, layout)
         env[call.output] = y
     outputs, renamed = [], {}
     graph_inputs = {name for name, _ in graph.inputs}
