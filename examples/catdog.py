@@ -5,6 +5,7 @@
     python examples/catdog.py evaluate --data DIR   # loss and accuracy of a model on a folder
     python examples/catdog.py predict IMAGE...      # "cat" or "dog" with the probability of dog
     python examples/catdog.py features IMAGE        # PNG grid of the first conv layers' maps
+    python examples/catdog.py export OUT.onnx       # the model as ONNX (docs/deploy.md)
 
 The network is the original experiment's: five conv blocks pooled max, max, avg, max, avg, then
 flatten, dropout 0.5, dense relu, dense sigmoid (``minicnn.models.catdog_network``), with a
@@ -190,6 +191,19 @@ def cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    model = mc.load_model(args.model)
+    try:
+        model.export(args.out, format="onnx")
+    except (ImportError, OSError, ValueError) as exc:  # no onnx, bad folder, unexportable layer
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    shape = ", ".join(str(d) for d in model.input_shape[1:])
+    print(f"Wrote {args.out}: ONNX, float32 input '{model.input_layer.name}' of shape "
+          f"(batch, {shape})")
+    return 0
+
+
 def plot_curves(history: dict, path: Path) -> bool:
     """Loss and accuracy per epoch, training and validation; False if matplotlib is missing."""
     try:
@@ -279,6 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--layers", type=int, default=2, help="how many conv layers to show")
     f.add_argument("--out", default="features.png")
     f.set_defaults(func=cmd_features)
+
+    x = sub.add_parser("export", help="write the model as ONNX for onnxruntime")
+    x.add_argument("--model", default=str(DEFAULT_MODEL))
+    x.add_argument("out", metavar="OUT.onnx")
+    x.set_defaults(func=cmd_export)
     return parser
 
 

@@ -318,6 +318,12 @@ class Sequential:
         """Load weights saved by ``save_weights`` (or ``save``); shapes must match."""
         saving.load_weights(self, filepath)
 
+    def export(self, filepath: str | os.PathLike, format: str = "onnx") -> None:
+        """Write the inference graph to ``filepath`` (Keras 3's spelling; only "onnx")."""
+        from minicnn.export import export_model
+
+        export_model(self, filepath, format)
+
     def __repr__(self) -> str:
         return f"<Sequential name={self.name!r} layers={len(self.layers)} built={self.built}>"
 
