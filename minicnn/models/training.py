@@ -22,7 +22,13 @@ import numpy as np
 
 from minicnn.callbacks import Callback, CallbackList, History, ProgbarLogger
 from minicnn.models import guards
-from minicnn.models.data import ArrayData, IterableData, make_data, split_validation
+from minicnn.models.data import (
+    ArrayData,
+    IterableData,
+    check_input_shape,
+    make_data,
+    split_validation,
+)
 from minicnn.ops.split import batch_step
 from minicnn.tensor import no_grad
 
@@ -174,8 +180,11 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
             x, y, vx, vy = split_validation(x, y, float(validation_split))
             validation_data = (vx, vy)
     data = make_data(x, y, batch_size, shuffle, "fit", steps_per_epoch)
+    check_input_shape(model, data, "fit")
     steps = _steps(data, steps_per_epoch)
     val = _validation(validation_data, batch_size)
+    if val is not None:
+        check_input_shape(model, val, "fit")
 
     history = History()
     cbs = _callbacks(model, list(callbacks or []) + [history], verbose,
@@ -294,6 +303,7 @@ def evaluate(model: Sequential, x: Any = None, y: Any = None, batch_size: int | 
     model._require_compiled("evaluate")
     verbose = check_verbose(verbose, "evaluate")
     data = make_data(x, y, 32 if batch_size is None else batch_size, False, "evaluate", steps)
+    check_input_shape(model, data, "evaluate")
     logs = run_evaluation(model, data, callbacks, verbose, steps)
     if return_dict:
         return logs
@@ -315,6 +325,7 @@ def predict(model: Sequential, x: Any, batch_size: int | None = 32, verbose: Any
     """
     verbose = check_verbose(verbose, "predict")
     data = make_data(x, None, 32 if batch_size is None else batch_size, False, "predict", steps)
+    check_input_shape(model, data, "predict")
     cbs = _callbacks(model, callbacks, verbose, epochs=1, steps=_steps(data, steps))
     cbs.on_predict_begin()
     outputs = []
