@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -121,7 +122,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return interrupted(args, model, snapshot, run_dir, time.perf_counter() - start)
     wall = time.perf_counter() - start
-    plotted = write_run(model, model.history, run_dir, wall)
+    plotted = write_run(model, history, run_dir, wall)
     print(f"Wrote {run_dir / 'model.npz'}, {run_dir / 'history.json'}"
           + (f", {run_dir / 'curves.png'}" if plotted else " (install matplotlib for curves.png)"))
     print(f"Wall time: {wall:.0f}s")
@@ -174,7 +175,7 @@ def resume_command(args: argparse.Namespace, model_path: Path, epochs_done: int,
                    run_dir: Path) -> str:
     """The command line that continues the interrupted run in a fresh folder."""
     argv, skip = [], {"--resume", "--initial-epoch", "--out"}
-    words = sys.argv[1:] if sys.argv[1:2] == ["train"] else ["train", *sys.argv[1:]]
+    words = list(args.argv) if args.argv[:1] == ["train"] else ["train", *args.argv]
     i = 0
     while i < len(words):
         word = words[i]
@@ -188,7 +189,8 @@ def resume_command(args: argparse.Namespace, model_path: Path, epochs_done: int,
         i += 1
     argv += ["--resume", str(model_path), "--initial-epoch", str(epochs_done),
              "--out", f"{run_dir}-resumed"]
-    return " ".join(["python", "examples/catdog.py", *argv])
+    script = sys.argv[0] if sys.argv[0].endswith("catdog.py") else "examples/catdog.py"
+    return shlex.join(["python", script, *argv])
 
 
 def interrupted(args: argparse.Namespace, model: mc.Sequential, snapshot: EpochSnapshot,
@@ -409,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv or ["train"])
+    args.argv = [str(a) for a in argv or ["train"]]  # for the resume command after Ctrl-C
     check_paths(parser, args)
     try:
         return args.func(args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,8 +101,6 @@ def test_sigint_during_the_optimizer_update_applies_it_whole(monkeypatch):
 
 
 def tiny_folder(root: Path) -> Path:
-    import shutil
-
     for cls in ("cats", "dogs"):
         (root / cls).mkdir(parents=True)
         for src in sorted((SMALL / cls).glob("*.jpg"))[:8]:
@@ -135,7 +134,7 @@ def test_ctrl_c_in_catdog_train_keeps_the_completed_epochs(tmp_path):
     model_path = out / "model.npz"
     assert lines[0] == (
         f"interrupted in epoch 3 of 500; the model after epoch 2 is in {model_path}; resume "
-        f"with: python examples/catdog.py train --data {data_dir} --validation-split 0.25 "
+        f"with: python {REPO / 'examples' / 'catdog.py'} train --data {data_dir} --validation-split 0.25 "
         f"--epochs 500 --image-size 32 --batch-size 4 --verbose 2 --checkpoint-every-epoch "
         f"--resume {model_path} --initial-epoch 2 --out {out}-resumed")
     record = json.loads((out / "history.json").read_text())

@@ -13,9 +13,6 @@ from minicnn.models.guards import NonFiniteStepError
 from minicnn.ops.conv import conv2d
 from minicnn.ops.nn import linear
 
-NAN = np.float32(np.nan)
-
-
 def _with_nan(shape, at, dtype=np.float32):
     a = np.linspace(-1, 1, int(np.prod(shape)), dtype=dtype).reshape(shape)
     a[at] = np.nan

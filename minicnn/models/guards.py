@@ -63,10 +63,10 @@ def check_input(x: np.ndarray) -> None:
     Example:
         >>> import numpy as np
         >>> from minicnn.models.guards import check_input
-        >>> check_input(np.array([1.0, np.nan, np.inf, np.nan]))
+        >>> check_input(np.array([1.0, np.nan, np.inf, np.nan]))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        minicnn.models.guards.NonFiniteStepError: the input x holds 2 NaN values and 1 infinite value
+        minicnn...NonFiniteStepError: the input x holds 2 NaN values and 1 infinite value
     """
     if not _all_finite(x):
         raise NonFiniteStepError(f"the input x holds {_count(x)}")
@@ -95,10 +95,10 @@ def check_gradients(model: Sequential, params: Sequence[Parameter]) -> None:
         >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1, name="out")])
         >>> kernel, bias = model.trainable_weights
         >>> kernel.grad, bias.grad = np.zeros((2, 1)), np.array([np.inf])
-        >>> check_gradients(model, model.trainable_weights)
+        >>> check_gradients(model, model.trainable_weights)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        minicnn.models.guards.NonFiniteStepError: the gradient of layer 'out' weight 'bias' holds 1 infinite value
+        minicnn...NonFiniteStepError: the gradient of layer 'out' weight 'bias' holds 1 infinite...
     """
     for p in params:
         if p.grad is not None and not _all_finite(p.grad):
