@@ -232,7 +232,8 @@ def make_data(x: Any, y: Any, batch_size: int, shuffle: bool, who: str,
 
 
 def check_input_shape(model: Any, data: ArrayData | IterableData, who: str) -> None:
-    """Array input whose sample shape differs from the built model's: a ValueError naming both.
+    """Array input whose sample shape differs from the built model's: a ValueError naming both
+    (before any batch runs, where the first mismatching layer would name only itself).
 
     Example:
         >>> import numpy as np, minicnn as mc
@@ -251,8 +252,9 @@ def check_input_shape(model: Any, data: ArrayData | IterableData, who: str) -> N
     except (AttributeError, ValueError, TypeError):
         return
     got = data.x.shape
-    if len(got) != len(expected) or any(e is not None and e != g
-                                        for e, g in zip(expected[1:], got[1:])):
+    # a different rank is left to the first layer, whose message says what it needs (NHWC)
+    if len(got) == len(expected) and any(e is not None and e != g
+                                         for e, g in zip(expected[1:], got[1:])):
         raise ValueError(f"{who}: the model expects inputs of shape {expected}. "
                          f"Received: x with shape {got}.")
 
