@@ -160,10 +160,11 @@ class EpochSnapshot(Callback):
         self.current = epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        self.done = epoch
-        self.weights = [w.copy() for w in self.model.get_weights()]
+        weights = [w.copy() for w in self.model.get_weights()]
         opt = self.model.optimizer
-        self.state = opt.get_state() if opt is not None and opt.built else None
+        state = opt.get_state() if opt is not None and opt.built else None
+        # assigned together once copied: Ctrl-C during the copies keeps the previous epoch's
+        self.weights, self.state, self.done = weights, state, epoch
 
     def restore(self) -> None:
         self.model.set_weights(self.weights)

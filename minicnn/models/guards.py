@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from minicnn.tensor import Tensor
+
 if TYPE_CHECKING:
     from minicnn.models.sequential import Sequential
     from minicnn.tensor import Parameter
@@ -68,6 +70,7 @@ def check_input(x: np.ndarray) -> None:
         ...
         minicnn...NonFiniteStepError: the input x holds 2 NaN values and 1 infinite value
     """
+    x = x.data if isinstance(x, Tensor) else np.asarray(x)
     if not _all_finite(x):
         raise NonFiniteStepError(f"the input x holds {_count(x)}")
 
