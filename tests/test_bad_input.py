@@ -279,3 +279,12 @@ def test_command_line_bad_input(folders, argv, status, line):
     assert code == status, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and re.search(line, lines[0]), err
+
+
+def test_a_model_of_convolutions_alone_still_runs_on_other_image_sizes():
+    model = mc.Sequential([mc.Input((8, 8, 1)), mc.Conv2D(2, 3, padding="same")])
+    assert model.predict(np.zeros((1, 9, 9, 1)), verbose=0).shape == (1, 9, 9, 2)
+    with pytest.raises(ValueError, match=r"^predict: the model expects inputs of shape "
+                                         r"\(None, 8, 8, 1\)\. Received: x with shape "
+                                         r"\(1, 8, 8, 2\)\.$"):
+        model.predict(np.zeros((1, 8, 8, 2)), verbose=0)

@@ -252,9 +252,13 @@ def check_input_shape(model: Any, data: ArrayData | IterableData, who: str) -> N
     except (AttributeError, ValueError, TypeError):
         return
     got = data.x.shape
-    # a different rank is left to the first layer, whose message says what it needs (NHWC)
-    if len(got) == len(expected) and any(e is not None and e != g
-                                         for e, g in zip(expected[1:], got[1:])):
+    if len(got) != len(expected):
+        return  # left to the first layer, whose message says what it needs (NHWC)
+    differs = [e is not None and e != g for e, g in zip(expected[1:], got[1:])]
+    # channels (or features) must match; other sizes only where a Flatten fixes them (a
+    # model of convolutions and pooling alone runs on any image size, as in Keras)
+    flattens = any(type(layer).__name__ == "Flatten" for layer in model.layers)
+    if differs[-1] or (flattens and any(differs)):
         raise ValueError(f"{who}: the model expects inputs of shape {expected}. "
                          f"Received: x with shape {got}.")
 
