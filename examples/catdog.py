@@ -11,6 +11,12 @@ The network is the original experiment's: five conv blocks pooled max, max, avg,
 flatten, dropout 0.5, dense relu, dense sigmoid (``minicnn.models.catdog_network``), with a
 leading Rescaling(1/255) so saved models take raw pixels. ``--model`` defaults to the
 pretrained ``examples/weights/catdog.npz``.
+
+Errors are one line on stderr, never a traceback: exit status 2 for bad usage (including an
+``--out`` folder that already holds a run, unless ``--overwrite``), 1 for a failure at run
+time (an unreadable image, an empty class folder...). Ctrl-C during ``train`` keeps the
+completed epochs: the model after the last of them, history.json and curves.png go to the run
+folder, one line says how to resume, and the exit status is 130.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -25,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import minicnn as mc
-from minicnn.callbacks import EarlyStopping, LearningRateScheduler, ModelCheckpoint
+from minicnn.callbacks import Callback, EarlyStopping, LearningRateScheduler, ModelCheckpoint
 from minicnn.data import Augment, image_dataset_from_directory, load_image
 from minicnn.models import catdog_network
 
@@ -33,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE / "data" / "catdog_small"
 DEFAULT_MODEL = HERE / "weights" / "catdog.npz"
 CLASS_NAMES = ("cat", "dog")  # folder order: cats = 0, dogs = 1
+RUN_FILES = ("model.npz", "history.json")  # a folder holding either holds a run
 
 
 # ------------------------------------------------------------------------------------ data
@@ -82,7 +90,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = catdog_network((args.image_size, args.image_size, 3), rescale=1 / 255)
         model.compile(optimizer=mc.optimizers.Adam(learning_rate=args.learning_rate),
                       loss="binary_crossentropy", metrics=["accuracy"])
-    run_dir = Path(args.out) if args.out else Path("runs") / time.strftime("catdog-%Y%m%d-%H%M%S")
+    run_dir = run_folder(args)
     run_dir.mkdir(parents=True, exist_ok=True)
     print(f"Run folder: {run_dir}")
     print(f"Training on {train.num_samples} images, validating on {val.num_samples} "
@@ -105,19 +113,107 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.save_best:
         callbacks.append(ModelCheckpoint(str(run_dir / "best.npz"), monitor="val_accuracy",
                                          save_best_only=True, verbose=1))
+    snapshot = EpochSnapshot()
+    callbacks.append(snapshot)  # last: it keeps the state the other callbacks left
     start = time.perf_counter()
-    history = model.fit(train, epochs=args.epochs, validation_data=val, callbacks=callbacks,
-                        verbose=args.verbose, initial_epoch=args.initial_epoch)
+    try:
+        history = model.fit(train, epochs=args.epochs, validation_data=val,
+                            callbacks=callbacks, verbose=args.verbose,
+                            initial_epoch=args.initial_epoch)
+    except KeyboardInterrupt:
+        return interrupted(args, model, snapshot, run_dir, time.perf_counter() - start)
     wall = time.perf_counter() - start
-    model.save(run_dir / "model.npz")
-    record = {"history": history.history, "epochs": history.epoch, "wall_seconds": wall,
-              "command": " ".join(sys.argv), "minicnn": mc.__version__}
-    (run_dir / "history.json").write_text(json.dumps(record, indent=2))
-    plotted = plot_curves(history.history, run_dir / "curves.png")
+    plotted = write_run(model, history, run_dir, wall)
     print(f"Wrote {run_dir / 'model.npz'}, {run_dir / 'history.json'}"
           + (f", {run_dir / 'curves.png'}" if plotted else " (install matplotlib for curves.png)"))
     print(f"Wall time: {wall:.0f}s")
+    if model.refused_step:  # a NaN/inf step was refused: the weights before it were saved
+        print(f"error: training stopped early, {model.refused_step}", file=sys.stderr)
+        return 1
     return 0
+
+
+def run_folder(args: argparse.Namespace) -> Path:
+    return Path(args.out) if args.out else Path("runs") / time.strftime("catdog-%Y%m%d-%H%M%S")
+
+
+def write_run(model: mc.Sequential, history, run_dir: Path, wall: float, **extra) -> bool:
+    """model.npz, history.json and curves.png (False if matplotlib is missing)."""
+    model.save(run_dir / "model.npz")
+    record = {"history": history.history, "epochs": history.epoch, "wall_seconds": wall,
+              "command": " ".join(sys.argv), "minicnn": mc.__version__, **extra}
+    (run_dir / "history.json").write_text(json.dumps(record, indent=2))
+    return plot_curves(history.history, run_dir / "curves.png")
+
+
+class EpochSnapshot(Callback):
+    """Keeps a copy of the weights and optimizer state after each completed epoch, so that
+    Ctrl-C mid-epoch can save the model as the last completed epoch left it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: int | None = None  # the epoch under way (0-based)
+        self.done: int | None = None  # the last completed epoch (0-based)
+        self.weights: list[np.ndarray] = []
+        self.state: dict | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        weights = [w.copy() for w in self.model.get_weights()]
+        opt = self.model.optimizer
+        state = opt.get_state() if opt is not None and opt.built else None
+        # assigned together once copied: Ctrl-C during the copies keeps the previous epoch's
+        self.weights, self.state, self.done = weights, state, epoch
+
+    def restore(self) -> None:
+        self.model.set_weights(self.weights)
+        if self.state is not None:
+            self.model.optimizer.set_state(self.state, self.model.trainable_weights)
+
+
+def resume_command(args: argparse.Namespace, model_path: Path, epochs_done: int,
+                   run_dir: Path) -> str:
+    """The command line that continues the interrupted run in a fresh folder."""
+    argv, skip = [], {"--resume", "--initial-epoch", "--out"}
+    words = list(args.argv) if args.argv[:1] == ["train"] else ["train", *args.argv]
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in skip:
+            i += 2
+            continue
+        if word == "--overwrite" or word.split("=", 1)[0] in skip:
+            i += 1
+            continue
+        argv.append(word)
+        i += 1
+    argv += ["--resume", str(model_path), "--initial-epoch", str(epochs_done),
+             "--out", f"{run_dir}-resumed"]
+    script = sys.argv[0] if sys.argv[0].endswith("catdog.py") else "examples/catdog.py"
+    return shlex.join(["python", script, *argv])
+
+
+def interrupted(args: argparse.Namespace, model: mc.Sequential, snapshot: EpochSnapshot,
+                run_dir: Path, wall: float) -> int:
+    """Ctrl-C in ``train``: save what the completed epochs made, say so in one line, 130."""
+    if sys.stdout.isatty():
+        print()  # end the progress bar's line
+    current = snapshot.current if snapshot.current is not None else args.initial_epoch
+    if snapshot.done is not None:  # Ctrl-C between epochs, before the next one's hooks ran
+        current = max(current, snapshot.done + 1)
+    current += 1  # 1-based, as the progress lines
+    where = f"interrupted in epoch {current} of {args.epochs}"
+    if snapshot.done is None:
+        print(f"{where}; no epoch was completed, so no model was saved.", file=sys.stderr)
+        return 130
+    snapshot.restore()
+    path = run_dir / "model.npz"
+    write_run(model, model.history, run_dir, wall, interrupted_in_epoch=current)
+    print(f"{where}; the model after epoch {snapshot.done + 1} is in {path}; resume with: "
+          f"{resume_command(args, path, snapshot.done + 1, run_dir)}", file=sys.stderr)
+    return 130
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -186,7 +282,7 @@ def cmd_features(args: argparse.Namespace) -> int:
             grid.paste(tile, ((k % columns) * (cell + 2), (r + k // columns) * (cell + 2)))
         r += -(-count // columns)
     out = Path(args.out)
-    grid.save(out)
+    grid.save(out)  # the folder and the extension were checked in main
     print(f"Wrote {out}: {', '.join(f'{n} ({t.shape[2]} maps)' for n, t in tiles)}")
     return 0
 
@@ -272,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also keep the best model by val_accuracy as best.npz")
     t.add_argument("--resume", metavar="MODEL", help="continue training a saved model")
     t.add_argument("--out", help="run folder (default: runs/catdog-<time>)")
+    t.add_argument("--overwrite", action="store_true",
+                   help="allow --out to name a folder that already holds a run (its model.npz "
+                        "and history.json are replaced)")
     t.add_argument("--seed", type=int, default=1337)
     t.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     t.set_defaults(func=cmd_train)
@@ -301,15 +400,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def usage_error(parser: argparse.ArgumentParser, message: str) -> None:
+    """One line on stderr and exit status 2 (argparse's ``error`` also prints the usage)."""
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors found before any work: missing files, a run folder in use, a bad --out."""
+    for name in ("model", "resume"):
+        path = getattr(args, name, None)
+        if path and not os.path.exists(path):
+            usage_error(parser, f"--{name}: no such file: {path}")
+    if args.command == "train" and args.out and not args.overwrite:
+        held = [name for name in RUN_FILES if (Path(args.out) / name).exists()]
+        if held:
+            usage_error(parser, f"--out: {args.out} already holds a run ({', '.join(held)}); "
+                        "pass --overwrite to replace it, or choose another folder")
+    if args.command == "features":
+        from PIL import Image
+
+        out = Path(args.out)
+        if not out.parent.is_dir():
+            usage_error(parser, f"--out: no such folder: {out.parent}")
+        if out.suffix.lower() not in Image.registered_extensions():
+            usage_error(parser, f"--out: {out.name} is not an image file name (use .png)")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv or ["train"])
-    for name in ("model", "resume"):
-        path = getattr(args, name, None)
-        if path and not os.path.exists(path):
-            parser.error(f"--{name}: no such file: {path}")
-    return args.func(args)
+    args.argv = [str(a) for a in argv or ["train"]]  # for the resume command after Ctrl-C
+    check_paths(parser, args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:  # train handles its own; elsewhere nothing is worth keeping
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, RuntimeError, MemoryError) as exc:
+        # a runtime failure (an unreadable image, an empty class folder...): one line
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

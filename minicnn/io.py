@@ -3,7 +3,10 @@
 JSON metadata is stored as a 0-d unicode array; loading always uses ``allow_pickle=False``, so a
 file holding Python objects is refused rather than executed. Writes go to a temporary file in
 the destination directory, are flushed and fsync'ed, then moved over the target with
-``os.replace``: a crash mid-save leaves the previous file intact and no temporary file behind.
+``os.replace``: a crash mid-save leaves the previous file intact. A temporary is named
+``.<file name>.<8 hex digits>.tmp``, so when the process is killed outright (``kill -9``, power
+loss) before it can remove its temporary, the next save of the same file finds and removes it:
+no temporary outlives a save that completes.
 
 Example:
     >>> import os, tempfile, numpy as np, minicnn as mc
@@ -18,7 +21,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
+import secrets
 import zipfile
 from collections.abc import Mapping
 from typing import Any
@@ -33,17 +37,51 @@ def _write_npz(fileobj: Any, arrays: Mapping[str, np.ndarray]) -> None:
     np.savez(fileobj, **arrays)
 
 
-def _default_mode() -> int:
-    """0o666 less the process umask: the mode ``open(path, "w")`` would have given."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+def _temporary_pattern(name: str) -> re.Pattern[str]:
+    """Temporaries of the file ``name``: this module's ``.<name>.<8 hex>.tmp``, and the
+    ``<name>.<8 chars>.tmp`` of earlier versions (``tempfile.mkstemp``'s names)."""
+    n = re.escape(name)
+    return re.compile(rf"(\.{n}\.[0-9a-f]{{8}}|{n}\.[a-z0-9_]{{8}})\.tmp")
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Remove temporaries that interrupted saves of ``path`` left behind; returns their names.
+
+    Only names of ``path``'s own temporaries match (a fixed-length random part), never another
+    file's. Called by every save, before it writes.
+
+    Example:
+        >>> import os, tempfile
+        >>> from minicnn.io import remove_stale_temporaries
+        >>> folder = tempfile.mkdtemp()
+        >>> for name in (".m.npz.0123abcd.tmp", ".m.npz.x.npz.0123abcd.tmp", "m.npz"):
+        ...     open(os.path.join(folder, name), "w").close()
+        >>> remove_stale_temporaries(os.path.join(folder, "m.npz")), sorted(os.listdir(folder))
+        (['.m.npz.0123abcd.tmp'], ['.m.npz.x.npz.0123abcd.tmp', 'm.npz'])
+    """
+    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
+    pattern = _temporary_pattern(name)
+    removed = []
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return removed
+    for entry in sorted(entries):
+        if pattern.fullmatch(entry):
+            try:
+                os.unlink(os.path.join(directory, entry))
+                removed.append(entry)
+            except FileNotFoundError:
+                pass
+    return removed
 
 
 def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
     """Write ``arrays`` to ``path`` as ``.npz`` atomically (temp file, fsync, ``os.replace``).
 
-    A crash mid-write leaves any previous file at ``path`` intact and no temporary file behind.
+    A crash mid-write leaves any previous file at ``path`` intact; temporaries that a killed
+    process could not remove are removed by the next save of ``path`` (see the module
+    docstring).
 
     Args:
         path: destination file; its folder must exist.
@@ -54,14 +92,21 @@ def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -
         >>> from minicnn.io import atomic_save_npz
         >>> path = os.path.join(tempfile.mkdtemp(), "x.npz")
         >>> atomic_save_npz(path, {"a": np.arange(3)})
-        >>> np.load(path)["a"]
-        array([0, 1, 2])
+        >>> np.load(path)["a"], os.listdir(os.path.dirname(path))
+        (array([0, 1, 2]), ['x.npz'])
     """
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    directory, name = os.path.split(os.path.abspath(path))
+    remove_stale_temporaries(path)
+    while True:
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            # O_EXCL: never another's file; mode 0o666 less the umask, as open(path, "w") gives
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
-        os.fchmod(fd, _default_mode())  # mkstemp makes 0600; a saved model is an ordinary file
         with os.fdopen(fd, "wb") as f:
             _write_npz(f, arrays)
             f.flush()

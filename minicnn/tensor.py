@@ -738,7 +738,9 @@ class ReLU(Function):
     """
     def forward(self, x):
         self.mask = x > 0
-        return np.where(self.mask, x, x.dtype.type(0))
+        # x <= 0 rather than the mask: NaN passes through as in TensorFlow, so a NaN input
+        # shows in the loss instead of vanishing here (its gradient is 0, as TF's)
+        return np.where(x <= 0, x.dtype.type(0), x)
 
     def backward(self, gy):
         return gy * self.mask

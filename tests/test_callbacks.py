@@ -100,7 +100,8 @@ def test_nan_loss_stops_training_with_epoch_and_batch(capsys):
     before = model.get_weights()
     history = model.fit(x, y, epochs=3, batch_size=8, verbose=0, shuffle=False)
     out = capsys.readouterr().out
-    assert "Epoch 1, batch 2: invalid loss (nan), terminating training." in out
+    assert ("Epoch 1, batch 2: the input x holds 2 NaN values; the step was refused and the "
+            "weights left as they were, terminating training.") in out
     assert history.epoch == [0]
     assert all(np.isfinite(w).all() for w in model.get_weights())
     assert not all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))

@@ -211,9 +211,6 @@ def image_dataset_from_directory(
                 f"With label_mode={label_mode!r}, labels must lie in 0..{len(names or ()) - 1}. "
                 f"Received labels from {label_array.min()} to {label_array.max()}"
             )
-    if verbose:
-        found = f"Found {len(paths)} files"
-        print(found + (f" belonging to {len(names)} classes." if names is not None else "."))
 
     # Keras: the last int(validation_split * n) files validate, the others train.
     parts: list[tuple[str, slice]] = [("all", slice(None))]
@@ -226,9 +223,6 @@ def image_dataset_from_directory(
         parts = {"training": [train_part], "validation": [val_part]}.get(
             subset, [train_part, val_part]
         )
-        if verbose:
-            for name, part in parts:
-                print(f"Using {len(paths[part])} files for {name}.")
 
     used = sorted({i for _, part in parts for i in range(len(paths))[part]})
     used_paths = [paths[i] for i in used]
@@ -251,6 +245,17 @@ def image_dataset_from_directory(
         bad_rows = {i: bad_by_path[p] for i, p in enumerate(used_paths) if p in bad_by_path}
         source = ArraySource(shards, locs)
     row_of = {i: r for r, i in enumerate(used)}
+    if verbose:
+        # printed once the unreadable files are known, so that the count says how many of
+        # the files found are used (Keras prints it before reading any)
+        found = f"Found {len(paths)} files"
+        found += f" belonging to {len(names)} classes" if names is not None else ""
+        skipped = f"; skipped {len(bad_rows)} unreadable" if bad_rows else ""
+        print(f"{found}{skipped}.")
+        if validation_split:
+            for name, part in parts:
+                readable = sum(row_of[i] not in bad_rows for i in range(len(paths))[part])
+                print(f"Using {readable} files for {name}.")
 
     if bad_rows:
         shown = "; ".join(

@@ -361,7 +361,7 @@ def avg_pool_backward(gy, KH, KW, SH, SW, PT, PL, gx):
 
 @kernel(size_arg=0)
 def bias_relu_(y, b):
-    """In place: y = max(y + b, 0), one pass. Shape: y (M, F), b (F,).
+    """In place: y = max(y + b, 0), one pass; NaN propagates. Shape: y (M, F), b (F,).
 
     Example:
         >>> import numpy as np
@@ -375,7 +375,7 @@ def bias_relu_(y, b):
     for i in prange(M):
         for f in range(F):
             v = y[i, f] + b[f]
-            y[i, f] = v if v > 0 else 0
+            y[i, f] = 0 if v <= 0 else v  # NaN stays NaN, as in TensorFlow
 
 
 @kernel(size_arg=0)
@@ -393,7 +393,7 @@ def relu_(y):
     M, F = y.shape
     for i in prange(M):
         for f in range(F):
-            if y[i, f] < 0:
+            if y[i, f] < 0:  # False for NaN, which stays NaN as in TensorFlow
                 y[i, f] = 0
 
 

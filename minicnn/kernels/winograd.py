@@ -154,7 +154,8 @@ def transform_output(M, b, relu, TH, TW, y):
     bias = np.zeros(F, dtype=y.dtype)
     if b.shape[0] == F:
         bias[:] = b
-    # max(v, floor): the ReLU, or nothing (typed as y, so the arithmetic stays float32)
+    # max(v, floor): the ReLU, or nothing (typed as y, so the arithmetic stays float32); numba
+    # returns the first argument when it is NaN, so NaN propagates as in TensorFlow
     floor = y.dtype.type(0) if relu else y.dtype.type(-np.inf)
     for n in prange(N):
         blk = np.empty((2, 2, F), dtype=y.dtype)  # one tile's 2x2 outputs

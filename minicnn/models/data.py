@@ -26,16 +26,32 @@ def as_input_array(x: Any) -> np.ndarray:
     return arr if arr.dtype == np.float32 else arr.astype(np.float32)
 
 
-def as_label_array(y: Any) -> np.ndarray:
+def as_label_array(y: Any, who: str = "fit") -> np.ndarray:
     """Labels: floats become float32, booleans float32, integer class indices stay integers.
+
+    Raises:
+        ValueError: labels that are not numbers (strings, objects), naming ``who``.
 
     Example:
         >>> import numpy as np
         >>> from minicnn.models.data import as_label_array
         >>> as_label_array(np.array([0, 2])).dtype.kind, as_label_array([True]).dtype
         ('i', dtype('float32'))
+        >>> as_label_array(["cat", "dog"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: fit: `y` must hold numbers: ... Received: y of dtype <U3, e.g. 'cat'. ...
     """
     arr = y.data if isinstance(y, Tensor) else np.asarray(y)
+    if arr.dtype.kind not in "biuf":
+        first = arr.flat[0] if arr.size else None
+        first = first.item() if isinstance(first, np.generic) else first
+        example = f", e.g. {first!r}" if arr.size else ""
+        raise ValueError(
+            f"{who}: `y` must hold numbers: class indices, or 0/1 for binary_crossentropy. "
+            f"Received: y of dtype {arr.dtype}{example}. Map the class names to integers "
+            "first, e.g. with np.unique(y, return_inverse=True)."
+        )
     if arr.dtype.kind == "f" and arr.dtype != np.float32:
         arr = arr.astype(np.float32)
     elif arr.dtype.kind == "b":
@@ -85,6 +101,10 @@ class ArrayData:
         self.y = None if y is None else (y.data if isinstance(y, Tensor) else np.asarray(y))
         if self.x.ndim == 0:
             raise ValueError(f"{who}: `x` must have a batch axis. Received: x.shape=()")
+        if len(self.x) == 0:
+            raise ValueError(f"{who}: `x` holds no samples. Received: x.shape={self.x.shape}")
+        if self.y is not None:
+            as_label_array(self.y[:1], who)  # strings fail here, before any training
         if self.y is not None and len(self.y) != len(self.x):
             raise ValueError(
                 f"{who}: `x` and `y` must have the same number of samples. "
@@ -92,6 +112,7 @@ class ArrayData:
             )
         self.batch_size = _check_batch_size(batch_size, who)
         self.shuffle = shuffle
+        self.who = who
         self.n = len(self.x)
 
     def __len__(self) -> int:
@@ -105,7 +126,7 @@ class ArrayData:
             else:
                 sel = order[start:start + self.batch_size]
             xb = as_input_array(self.x[sel])
-            yb = None if self.y is None else as_label_array(self.y[sel])
+            yb = None if self.y is None else as_label_array(self.y[sel], self.who)
             yield xb, yb
 
 
@@ -168,7 +189,14 @@ class IterableData:
             if len(batch) == 1:
                 return as_input_array(batch[0]), None
             if len(batch) == 2:
-                return as_input_array(batch[0]), as_label_array(batch[1])
+                return as_input_array(batch[0]), as_label_array(batch[1], self.who)
+            if isinstance(self.source, (list, tuple)):
+                raise ValueError(
+                    f"{self.who}: `x` is a Python {type(self.source).__name__} and `y` was not "
+                    "given, so each of its items must be a batch `x` or a tuple `(x, y)`. "
+                    f"Received: an item that is a {type(batch).__name__} of {len(batch)} "
+                    f"elements. To pass samples, pass arrays: {self.who}(np.asarray(x), y)."
+                )
             raise ValueError(
                 f"{self.who}: each batch must be `x` or a tuple `(x, y)`. "
                 f"Received: a tuple of {len(batch)} elements (sample weights are not supported)."
@@ -201,6 +229,38 @@ def make_data(x: Any, y: Any, batch_size: int, shuffle: bool, who: str,
     if x is None:
         raise ValueError(f"{who}: `x` is required. Received: x=None")
     return IterableData(x, who, steps)
+
+
+def check_input_shape(model: Any, data: ArrayData | IterableData, who: str) -> None:
+    """Array input whose sample shape differs from the built model's: a ValueError naming both
+    (before any batch runs, where the first mismatching layer would name only itself).
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.models.data import ArrayData, check_input_shape
+        >>> model = mc.Sequential([mc.Input((8, 8, 1)), mc.Flatten(), mc.Dense(1)])
+        >>> check_input_shape(model, ArrayData(np.zeros((2, 9, 9, 1)), None, 2, False, "fit"),
+        ...                   "fit")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: fit: the model expects inputs of shape (None, 8, 8, 1). Received: x with ...
+    """
+    if not isinstance(data, ArrayData) or not getattr(model, "built", False):
+        return
+    try:
+        expected = tuple(model.input_shape)
+    except (AttributeError, ValueError, TypeError):
+        return
+    got = data.x.shape
+    if len(got) != len(expected):
+        return  # left to the first layer, whose message says what it needs (NHWC)
+    differs = [e is not None and e != g for e, g in zip(expected[1:], got[1:])]
+    # channels (or features) must match; other sizes only where a Flatten fixes them (a
+    # model of convolutions and pooling alone runs on any image size, as in Keras)
+    flattens = any(type(layer).__name__ == "Flatten" for layer in model.layers)
+    if differs[-1] or (flattens and any(differs)):
+        raise ValueError(f"{who}: the model expects inputs of shape {expected}. "
+                         f"Received: x with shape {got}.")
 
 
 def split_validation(x: Any, y: Any, validation_split: float) -> tuple[Any, Any, Any, Any]:

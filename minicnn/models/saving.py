@@ -3,6 +3,13 @@
 Model file: metadata ``{"format": "minicnn.model", "config": ..., "compile_config": ...,
 "weights": [[layer name, [weight names]], ...], "optimizer": {"iterations", "slots"}}`` and
 arrays ``weights/<layer index>/<weight index>`` and ``optimizer/<slot>/<index>``.
+
+Paths must end in ``.npz`` (``.weights.npz`` by convention for weights-only files): like
+Keras 3, which refuses names that do not end in ``.keras`` (or ``.weights.h5``), minicnn refuses
+``m.keras``, ``m.h5`` or ``m`` instead of writing its own format under a Keras name; the message
+says how to write a real Keras file (``minicnn.keras_compat.to_keras``). Loading refuses a file
+whose weights are NaN or infinite (naming the layer) unless ``allow_non_finite=True``, and
+names a Keras file or a file that is no ``.npz`` at all as such.
 """
 
 from __future__ import annotations
@@ -31,6 +38,22 @@ def _weight_payload(model: Sequential) -> tuple[dict[str, np.ndarray], list[Any]
     return arrays, index
 
 
+def _check_save_path(filepath: str | os.PathLike, who: str, conventional: str) -> None:
+    """Refuse a path not ending in ``.npz``, as Keras 3 refuses one not ending in ``.keras``."""
+    path = os.fspath(filepath)
+    if str(path).lower().endswith(".npz"):
+        return
+    stem, ext = os.path.splitext(os.path.basename(path))
+    keras_hint = ""
+    if ext.lower() in (".keras", ".h5", ".hdf5"):
+        keras_hint = (" To write a Keras file, convert the model first (needs TensorFlow): "
+                      f"minicnn.keras_compat.to_keras(model).{who}({path!r}).")
+    raise ValueError(
+        f"{who}: the filename must end in `.npz` (minicnn's format; by convention "
+        f"`{conventional}`). Received: filepath={path!r}.{keras_hint}"
+    )
+
+
 def save_model(model: Sequential, filepath: str | os.PathLike) -> None:
     """Write architecture, weights, compile config and optimizer state to one ``.npz``.
 
@@ -42,6 +65,7 @@ def save_model(model: Sequential, filepath: str | os.PathLike) -> None:
         >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
         >>> save_model(model, os.path.join(tempfile.mkdtemp(), "m.npz"))
     """
+    _check_save_path(filepath, "save", "model.npz")
     model._require_built("save")
     arrays, index = _weight_payload(model)
     meta: dict[str, Any] = {"format": MODEL_FORMAT, "version": VERSION,
@@ -68,6 +92,7 @@ def save_weights(model: Sequential, filepath: str | os.PathLike) -> None:
         >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
         >>> save_weights(model, os.path.join(tempfile.mkdtemp(), "m.weights.npz"))
     """
+    _check_save_path(filepath, "save_weights", "name.weights.npz")
     model._require_built("save_weights")
     arrays, index = _weight_payload(model)
     io.save_arrays(filepath, arrays, {"format": WEIGHTS_FORMAT, "version": VERSION,
@@ -83,8 +108,9 @@ def _check_format(meta: Any, path: str, allowed: tuple[str, ...]) -> dict[str, A
 
 
 def _assign_weights(model: Sequential, arrays: dict[str, np.ndarray], index: list[Any],
-                    path: str) -> None:
-    """Check every layer, weight and shape first, then assign (nothing changes on error)."""
+                    path: str, allow_non_finite: bool = False) -> None:
+    """Check every layer, weight, shape (and finiteness) first, then assign (nothing changes
+    on error)."""
     if len(index) != len(model.layers):
         raise ValueError(f"Cannot load weights from '{path}': the file has "
                          f"{len(index)} layers, the model has {len(model.layers)}.")
@@ -109,6 +135,8 @@ def _assign_weights(model: Sequential, arrays: dict[str, np.ndarray], index: lis
                     f"'{wname}' has shape {param.shape} in the model but {arr.shape} in the "
                     "file."
                 )
+            if not allow_non_finite:
+                _check_finite(arr, layer.name, wname, path)
             values.append(arr)
         new_values.append(values)
     for layer, values in zip(model.layers, new_values):
@@ -116,11 +144,65 @@ def _assign_weights(model: Sequential, arrays: dict[str, np.ndarray], index: lis
             layer.set_weights(values)
 
 
-def load_weights(model: Sequential, filepath: str | os.PathLike) -> None:
+def _check_finite(arr: np.ndarray, layer: str, weight: str, path: str) -> None:
+    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+        nan, inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
+        raise ValueError(
+            f"Cannot load '{path}': layer '{layer}' weight '{weight}' holds {nan} NaN and "
+            f"{inf} infinite values (of {arr.size}); a model trained into NaN predicts nothing "
+            "useful. To load it anyway, for inspection, pass allow_non_finite=True."
+        )
+
+
+def _load(path: str) -> tuple[dict[str, np.ndarray], Any]:
+    """``io.load_arrays`` with the diagnosis of a Keras file or of a file that is no model."""
+    try:
+        return io.load_arrays(path)
+    except ValueError as e:
+        kind = _sniff(path)
+        if kind is None:
+            raise
+        raise ValueError(f"Cannot load '{path}': {kind}") from e
+
+
+def _sniff(path: str) -> str | None:
+    """What a file that ``np.load`` refused is: a Keras file, or something else (by its bytes)."""
+    import zipfile
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return ("it is an HDF5 file (a Keras .h5 model or weights file?), not a minicnn model "
+                "file. Load a Keras model with minicnn.keras_compat.from_keras(path).")
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return "it is not a minicnn model file (a damaged zip archive)."
+        if "config.json" in names or "model.weights.h5" in names:
+            return ("it is a Keras .keras file, not a minicnn model file. Load it with "
+                    "minicnn.keras_compat.from_keras(path).")
+        if not any(n.endswith(".npy") for n in names):
+            return ("it is not a minicnn model file (a zip archive without .npy arrays: "
+                    f"{', '.join(names[:3])}{', ...' if len(names) > 3 else ''}).")
+        return None
+    if head.startswith(b"\x93NUMPY"):
+        return "it is not a minicnn model file (a single .npy array, not an .npz archive)."
+    return (f"it is not a minicnn model file (a .npz zip archive starts with 'PK'; this file "
+            f"starts with {head[:8]!r}).")
+
+
+def load_weights(model: Sequential, filepath: str | os.PathLike,
+                 allow_non_finite: bool = False) -> None:
     """Load weights from a weights or model file into ``model``; ``Sequential.load_weights``.
 
     Every layer, weight and shape is checked before anything is assigned, so a file that does
-    not match raises ValueError and leaves the model unchanged.
+    not match raises ValueError and leaves the model unchanged. So does a NaN or infinite
+    weight, unless ``allow_non_finite=True``.
 
     Example:
         >>> import os, tempfile, numpy as np, minicnn as mc
@@ -134,15 +216,20 @@ def load_weights(model: Sequential, filepath: str | os.PathLike) -> None:
         True
     """
     path = os.fspath(filepath)
-    arrays, meta = io.load_arrays(path)
+    arrays, meta = _load(path)
     meta = _check_format(meta, path, (WEIGHTS_FORMAT, MODEL_FORMAT))
     model._require_built("load_weights")
-    _assign_weights(model, arrays, meta["weights"], path)
+    _assign_weights(model, arrays, meta["weights"], path, allow_non_finite)
 
 
-def load_model(filepath: str | os.PathLike, compile: bool = True) -> Sequential:
+def load_model(filepath: str | os.PathLike, compile: bool = True,
+               allow_non_finite: bool = False) -> Sequential:
     """Load a model written by ``Sequential.save``: architecture, weights and, when it was
     compiled, its compile config and optimizer state (so training resumes where it stopped).
+
+    A file with a NaN or infinite weight raises ValueError naming the layer and weight;
+    ``allow_non_finite=True`` loads it anyway (to inspect a model that diverged). A Keras
+    ``.keras``/``.h5`` file raises ValueError pointing to ``minicnn.keras_compat.from_keras``.
 
     Example:
         >>> import os, tempfile, numpy as np, minicnn as mc
@@ -157,13 +244,13 @@ def load_model(filepath: str | os.PathLike, compile: bool = True) -> Sequential:
     from minicnn.models.sequential import Sequential
 
     path = os.fspath(filepath)
-    arrays, meta = io.load_arrays(path)
+    arrays, meta = _load(path)
     meta = _check_format(meta, path, (MODEL_FORMAT,))
     try:
         model = Sequential.from_config(meta["config"])
     except (KeyError, TypeError) as e:
         raise ValueError(f"Cannot load '{path}': invalid model config ({e}).") from e
-    _assign_weights(model, arrays, meta["weights"], path)
+    _assign_weights(model, arrays, meta["weights"], path, allow_non_finite)
     if compile and meta.get("compile_config"):
         model.compile_from_config(meta["compile_config"])
         opt_meta = meta.get("optimizer")

@@ -314,9 +314,10 @@ class Sequential:
         """Save only the weights (``.weights.npz`` by convention), atomically."""
         saving.save_weights(self, filepath)
 
-    def load_weights(self, filepath: str | os.PathLike) -> None:
-        """Load weights saved by ``save_weights`` (or ``save``); shapes must match."""
-        saving.load_weights(self, filepath)
+    def load_weights(self, filepath: str | os.PathLike, allow_non_finite: bool = False) -> None:
+        """Load weights saved by ``save_weights`` (or ``save``); shapes must match, and NaN or
+        infinite weights are refused unless ``allow_non_finite=True``."""
+        saving.load_weights(self, filepath, allow_non_finite=allow_non_finite)
 
     def export(self, filepath: str | os.PathLike, format: str = "onnx") -> None:
         """Write the inference graph to ``filepath`` (Keras 3's spelling; only "onnx")."""

@@ -1,14 +1,19 @@
 """The flat training loop behind ``Sequential.fit``/``evaluate``/``predict``, Keras semantics.
 
 One step: clear grads (``p.grad = None``), forward with ``training=True``, the fused loss,
-``backward()``, then the optimizer update under ``no_grad()``. A NaN or infinite batch loss
-stops training before the update is applied (so the weights stay finite), with a message naming
-the epoch and batch; this is TerminateOnNaN built in.
+``backward()``, then the optimizer update under ``no_grad()``.
+
+No step ever writes a non-finite weight: a step whose input ``x``, loss or any gradient is NaN or
+infinite is refused before the update (``guards.NonFiniteStepError``), and ``fit`` then stops
+training, printing one line that names the epoch, the batch and what was not finite (Keras's
+TerminateOnNaN, built in and stricter). ``fit`` stops rather than raises so that the History of
+the epochs before survives; ``model.refused_step`` holds the line (None when every step ran).
+The update itself runs with Ctrl-C deferred, so a KeyboardInterrupt leaves the model as it was
+after the last completed step, never half-updated.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -16,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minicnn.callbacks import Callback, CallbackList, History, ProgbarLogger
-from minicnn.models.data import ArrayData, IterableData, make_data, split_validation
+from minicnn.models import guards
+from minicnn.models.data import (
+    ArrayData,
+    IterableData,
+    check_input_shape,
+    make_data,
+    split_validation,
+)
 from minicnn.ops.split import batch_step
 from minicnn.tensor import no_grad
 
@@ -62,7 +74,11 @@ def _reset(model: Sequential) -> None:
 
 
 def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
-    """One optimisation step on a batch; returns the batch loss (not applied if not finite).
+    """One optimisation step on a batch; returns the batch loss.
+
+    Raises:
+        guards.NonFiniteStepError: ``x``, the loss or a gradient is NaN or infinite; nothing
+            was applied (weights, optimizer state and metrics are as they were).
 
     Example:
         >>> import numpy as np, minicnn as mc
@@ -77,14 +93,16 @@ def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
         model.optimizer.build(params)
     for p in params:
         p.grad = None
+    guards.check_input(x)
     with batch_step(len(x)):
         out = model(x, training=True)
         loss = model.loss(y, out)
         value = float(loss.data)
-        if math.isfinite(value):
-            loss.backward()
-            with no_grad():
-                model.optimizer.apply(params)
+        guards.check_loss(value)
+        loss.backward()
+        guards.check_gradients(model, params)
+        with no_grad(), guards.deferred_interrupt():
+            model.optimizer.apply(params)
     _update_metrics(model, y, out.data, value, len(x))
     return value
 
@@ -162,13 +180,17 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
             x, y, vx, vy = split_validation(x, y, float(validation_split))
             validation_data = (vx, vy)
     data = make_data(x, y, batch_size, shuffle, "fit", steps_per_epoch)
+    check_input_shape(model, data, "fit")
     steps = _steps(data, steps_per_epoch)
     val = _validation(validation_data, batch_size)
+    if val is not None:
+        check_input_shape(model, val, "fit")
 
     history = History()
     cbs = _callbacks(model, list(callbacks or []) + [history], verbose,
                      epochs=epochs, steps=steps)
     model.stop_training = False
+    model.refused_step = None
     model.history = history
     cbs.on_train_begin()
     epoch_logs: dict[str, float] = {}
@@ -180,13 +202,12 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
             if steps_per_epoch is not None and step >= steps_per_epoch:
                 break
             cbs.on_train_batch_begin(step)
-            loss = train_step(model, xb, _need_labels(yb, "fit"))
+            try:
+                train_step(model, xb, _need_labels(yb, "fit"))
+            except guards.NonFiniteStepError as e:
+                _refuse(model, epoch, step, e)
             seen += 1
             logs = _logs(model)
-            if not math.isfinite(loss):
-                print(f"Epoch {epoch + 1}, batch {step}: invalid loss ({loss}), "
-                      "terminating training.", file=sys.stdout)
-                model.stop_training = True
             cbs.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
@@ -205,6 +226,14 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
             break
     cbs.on_train_end(epoch_logs)
     return history
+
+
+def _refuse(model: Sequential, epoch: int, step: int, error: guards.NonFiniteStepError) -> None:
+    """Report a refused step in one line and stop training (the weights are unchanged)."""
+    model.refused_step = (f"Epoch {epoch + 1}, batch {step}: {error.what}; the step was refused "
+                          "and the weights left as they were, terminating training.")
+    print(model.refused_step, file=sys.stdout)
+    model.stop_training = True
 
 
 def _steps(data: ArrayData | IterableData, steps_per_epoch: int | None) -> int | None:
@@ -274,6 +303,7 @@ def evaluate(model: Sequential, x: Any = None, y: Any = None, batch_size: int | 
     model._require_compiled("evaluate")
     verbose = check_verbose(verbose, "evaluate")
     data = make_data(x, y, 32 if batch_size is None else batch_size, False, "evaluate", steps)
+    check_input_shape(model, data, "evaluate")
     logs = run_evaluation(model, data, callbacks, verbose, steps)
     if return_dict:
         return logs
@@ -295,6 +325,7 @@ def predict(model: Sequential, x: Any, batch_size: int | None = 32, verbose: Any
     """
     verbose = check_verbose(verbose, "predict")
     data = make_data(x, None, 32 if batch_size is None else batch_size, False, "predict", steps)
+    check_input_shape(model, data, "predict")
     cbs = _callbacks(model, callbacks, verbose, epochs=1, steps=_steps(data, steps))
     cbs.on_predict_begin()
     outputs = []

@@ -119,6 +119,9 @@ def main(
     except OSError as exc:
         err.write(f"error: {exc.strerror or exc}: {exc.filename or ''}\n")
         return 1
+    except ImportError as exc:  # `requests` missing: the client's message says what to install
+        err.write(f"error: {exc}\n")
+        return 1
 
 
 def _client(args: argparse.Namespace, env: Mapping[str, str],
