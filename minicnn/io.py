@@ -24,8 +24,8 @@ import os
 import re
 import secrets
 import zipfile
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -77,11 +77,7 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
 
 
 def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
-    """Write ``arrays`` to ``path`` as ``.npz`` atomically (temp file, fsync, ``os.replace``).
-
-    A crash mid-write leaves any previous file at ``path`` intact; temporaries that a killed
-    process could not remove are removed by the next save of ``path`` (see the module
-    docstring).
+    """Write ``arrays`` to ``path`` as ``.npz`` atomically (see ``atomic_write``).
 
     Args:
         path: destination file; its folder must exist.
@@ -95,8 +91,27 @@ def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -
         >>> np.load(path)["a"], os.listdir(os.path.dirname(path))
         (array([0, 1, 2]), ['x.npz'])
     """
+    atomic_write(path, lambda f: _write_npz(f, arrays))
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write(f)`` on a temporary file beside ``path``, fsync it, then ``os.replace`` it
+    over ``path``: a crash mid-write leaves any previous file at ``path`` intact, and
+    temporaries that a killed process could not remove are removed by the next save of
+    ``path`` (see the module docstring). Models (``.npz``) and ONNX exports are written so.
+
+    Example:
+        >>> import os, tempfile
+        >>> from minicnn.io import atomic_write
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.onnx")
+        >>> atomic_write(path, lambda f: f.write(b"abc"))
+        >>> open(path, "rb").read(), os.listdir(os.path.dirname(path))
+        (b'abc', ['model.onnx'])
+    """
     path = os.fspath(path)
     directory, name = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"Cannot write '{path}': no such folder '{directory}'.")
     remove_stale_temporaries(path)
     while True:
         tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
@@ -108,7 +123,7 @@ def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -
             continue
     try:
         with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from minicnn.export.atomic import write_bytes_atomic
+from minicnn.io import atomic_write
 from minicnn.export.builder import NHWC, OnnxBuilder
 from minicnn.export.registry import converter_for
 from minicnn.export.graph import model_graph
@@ -115,4 +115,5 @@ def to_onnx(model: Any) -> Any:
 
 def save_onnx(model: Any, filepath: str | os.PathLike) -> None:
     """Write ``to_onnx(model)`` to ``filepath`` atomically (temp file, fsync, ``os.replace``)."""
-    write_bytes_atomic(filepath, to_onnx(model).SerializeToString())
+    data = to_onnx(model).SerializeToString()
+    atomic_write(filepath, lambda f: f.write(data))
