@@ -103,8 +103,8 @@ class Model(Layer):
         self._input_struct, self._output_struct = inputs, outputs
         self.inputs: list[SymbolicTensor] = flatten(inputs)
         self.outputs: list[SymbolicTensor] = flatten(outputs)
-        nodes, layers, _ = map_graph(self.inputs, self.outputs)
-        self._nodes = [n for n in nodes]
+        nodes, layers, self._node_depth = map_graph(self.inputs, self.outputs)
+        self._nodes = nodes
         self._layers = layers
         steps = [Step(n.layer, pack_like(n.args, [id(t) for t in n.inputs]),
                       [id(t) for t in n.outputs]) for n in nodes if not n.is_input]
