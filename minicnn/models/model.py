@@ -304,42 +304,7 @@ class Model(Layer):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Model:
         """Rebuild a model (new layers, same graph) from ``get_config()``'s output."""
-        made: dict[str, Layer] = {}
-        pending: list[tuple[str, Any]] = []
-        outputs: dict[tuple[str, int], list[SymbolicTensor]] = {}
-        for spec in config["layers"]:
-            layer = layer_from_config(spec)
-            made[spec["name"]] = layer
-            if isinstance(layer, InputLayer):
-                outputs[(layer.name, 0)] = [layer]
-            pending += [(spec["name"], args) for args in spec.get("inbound_nodes", [])]
-
-        def tensor(ref: list[Any]) -> SymbolicTensor:
-            return outputs[(ref[0], ref[1])][ref[2]]
-
-        def ready(args: Any) -> bool:
-            return all((r[0], r[1]) in outputs for r in _refs(args))
-
-        counts: dict[str, int] = {}
-        while pending:
-            progressed = False
-            for item in list(pending):
-                name, args = item
-                if not ready(args):
-                    continue
-                if any(p[0] == name for p in pending[:pending.index(item)]):
-                    continue  # a layer's nodes are recreated in their order
-                out = made[name](_map_refs(args, tensor))
-                outputs[(name, counts.get(name, 0))] = flatten(out)
-                counts[name] = counts.get(name, 0) + 1
-                pending.remove(item)
-                progressed = True
-            if not progressed:
-                raise ValueError(f"Cannot rebuild model '{config.get('name')}': its inbound "
-                                 "nodes refer to layers or nodes that do not exist.")
-        return cls(_map_refs(config["input_layers"], tensor),
-                   _map_refs(config["output_layers"], tensor),
-                   name=config.get("name"), trainable=config.get("trainable", True))
+        return rebuild_graph(cls, config, layer_from_config)
 
     # ----------------------------------------------------------------- compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
@@ -521,6 +486,53 @@ class Model(Layer):
 # Layer.__init_subclass__ wrapped Model.build to mark the layer built and record its shapes; a
 # model does both itself (its shapes are properties), so it keeps the plain method.
 Model.build = Model.__dict__["build"].__wrapped__  # type: ignore[method-assign]
+
+
+def rebuild_graph(cls: type[Model], config: dict[str, Any],
+                  make_layer: Callable[[dict[str, Any]], Layer]) -> Model:
+    """A ``cls`` model from a functional config: ``make_layer(spec)`` makes each layer, then
+    each layer is called again on the tensors its ``inbound_nodes`` name.
+
+    A shared layer's later call may need a layer listed after it (layers are listed by
+    depth), so nodes wait until their inputs exist; a layer's own nodes keep their order.
+    """
+    made: dict[str, Layer] = {}
+    pending: list[tuple[str, Any]] = []
+    outputs: dict[tuple[str, int], list[SymbolicTensor]] = {}
+    for spec in config["layers"]:
+        layer = make_layer(spec)
+        made[spec["name"]] = layer
+        if isinstance(layer, InputLayer):
+            outputs[(spec["name"], 0)] = [layer]
+        pending += [(spec["name"], args) for args in spec.get("inbound_nodes", [])]
+
+    def tensor(ref: list[Any]) -> SymbolicTensor:
+        try:
+            return outputs[(ref[0], ref[1])][ref[2]]
+        except (KeyError, IndexError) as err:
+            raise ValueError(f"Cannot rebuild model '{config.get('name')}': no tensor "
+                             f"{ref[0]}[{ref[1]}][{ref[2]}].") from err
+
+    counts: dict[str, int] = {}
+    while pending:
+        progressed = False
+        waiting: set[str] = set()
+        for item in list(pending):
+            name, args = item
+            if name in waiting or not all((r[0], r[1]) in outputs for r in _refs(args)):
+                waiting.add(name)  # this layer's later nodes wait for this one
+                continue
+            out = made[name](_map_refs(args, tensor))
+            outputs[(name, counts.get(name, 0))] = flatten(out)
+            counts[name] = counts.get(name, 0) + 1
+            pending.remove(item)
+            progressed = True
+        if not progressed:
+            raise ValueError(f"Cannot rebuild model '{config.get('name')}': its inbound nodes "
+                             f"refer to layers or nodes that do not exist: {pending[:3]}")
+    return cls(_map_refs(config["input_layers"], tensor),
+               _map_refs(config["output_layers"], tensor),
+               name=config.get("name"), trainable=config.get("trainable", True))
 
 
 def _map(structure: Any, fn: Callable[[Any], Any]) -> Any:
