@@ -27,6 +27,7 @@ class SymbolicTensor:
 
     Example:
         >>> import minicnn as mc
+        >>> mc.clear_session()
         >>> x = mc.layers.Dense(3)(mc.Input((4,), name="features"))
         >>> x.shape, x.history[0].name, x.history[1:]
         ((None, 3), 'dense', (0, 0))

@@ -44,7 +44,7 @@ class Model(Layer):
 
     Example (a residual block):
         >>> import numpy as np, minicnn as mc
-        >>> mc.set_seed(0)
+        >>> mc.clear_session(); mc.set_seed(0)
         >>> inputs = mc.Input((8, 8, 3))
         >>> x = mc.layers.Conv2D(3, 3, padding="same", activation="relu")(inputs)
         >>> x = mc.layers.add([x, inputs])
