@@ -114,12 +114,37 @@ def test_multi_input_and_output_models_predict_in_their_structure():
     listed = mc.Model([a, b], [out1, out2])
     assert isinstance(listed.predict([xa, xb], verbose=0), list)
     assert isinstance(listed.predict_on_batch([xa, xb]), list)
-    with pytest.raises(ValueError, match="has 2 outputs"):
-        listed.compile(optimizer="sgd", loss="mse")
-    single_out = mc.Model([a, b], out1)
-    single_out.compile(optimizer="sgd", loss="mse")
-    with pytest.raises(ValueError, match="has 2 inputs"):
-        single_out.fit([xa, xb], np.zeros((5, 1)), verbose=0)
+
+
+def test_several_inputs_and_outputs_train_on_the_summed_loss():
+    a, b = mc.Input((3,), name="a"), mc.Input((2,), name="b")
+    joined = L.concatenate([a, b])
+    out1, out2 = L.Dense(1, name="o1")(joined), L.Dense(2, name="o2")(joined)
+    model = mc.Model([a, b], [out1, out2])
+    xa, xb = _data(6, 3), _data(6, 2, seed=1)
+    y1, y2 = _data(6, 1, seed=2), _data(6, 2, seed=3)
+    model.compile(optimizer="sgd", loss=["mse", mc.losses.MeanSquaredError(reduction="sum")])
+    with mc.no_grad():
+        p1, p2 = model([xa, xb])
+    expect = np.mean((p1.data - y1) ** 2) + np.sum(np.mean((p2.data - y2) ** 2, axis=-1))
+    np.testing.assert_allclose(model.test_on_batch([xa, xb], [y1, y2]), expect, rtol=1e-5)
+    model.compile(optimizer="sgd", loss={"o1": "mse", "o2": "mse"})
+    history = model.fit([xa, xb], [y1, y2], epochs=4, batch_size=3, verbose=0,
+                        validation_data=([xa, xb], [y1, y2]))
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert len(history.history["val_loss"]) == 4
+    assert np.isfinite(model.evaluate([xa, xb], [y1, y2], verbose=0))
+    model.fit([xa, xb], [y1, y2], epochs=1, validation_split=0.5, verbose=0)
+    with pytest.raises(ValueError, match="metrics for several outputs"):
+        model.compile(optimizer="sgd", loss="mse", metrics=["accuracy"])
+    with pytest.raises(ValueError, match="has 2 outputs. Received: a list of 3"):
+        model.compile(optimizer="sgd", loss=["mse"] * 3)
+    with pytest.raises(ValueError, match="list of 2 arrays"):
+        model.fit([xa, xb], y1, verbose=0)
+    single = mc.Model([a, b], out1)  # several inputs, one output: metrics are fine
+    single.compile(optimizer="adam", loss="mse", metrics=["accuracy"])
+    logs = single.fit([xa, xb], y1, epochs=2, verbose=0)
+    assert sorted(logs.history) == ["accuracy", "loss"]
 
 
 def test_nested_sequential_is_a_layer_symbolically_and_eagerly():
@@ -312,14 +337,18 @@ def test_config_round_trip_keeps_shared_layers_nested_models_and_structure(tmp_p
     a, b = mc.Input((4,), name="a"), mc.Input((4,), name="b")
     out = inner(L.concatenate([dense(a), dense(b)], name="cat"))
     model = mc.Model([a, b], [out, L.maximum([dense(a), dense(b)], name="mx")], name="multi")
+    model.compile(optimizer="sgd", loss=["mse", mc.losses.MeanSquaredError(reduction="sum")])
     path = tmp_path / "multi.npz"
     model.save(path)
     restored = mc.load_model(path)
     assert restored.get_config() == model.get_config()
+    assert restored.compile_config() == model.compile_config()
     assert len(restored.get_layer("shared").inbound_nodes) == 4
     xs = [_data(3, 4), _data(3, 4, seed=1)]
     for u, v in zip(restored.predict(xs, verbose=0), model.predict(xs, verbose=0)):
         np.testing.assert_array_equal(u, v)
+    ys = [_data(3, 3, seed=2), _data(3, 2, seed=3)]
+    assert restored.test_on_batch(xs, ys) == model.test_on_batch(xs, ys)
 
 
 def test_set_weights_checks_count_and_shapes():

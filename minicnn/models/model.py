@@ -24,7 +24,7 @@ from minicnn.layers.base import Layer, unique_name
 from minicnn.layers.core import InputLayer
 from minicnn.layers.node import SymbolicTensor, call_symbolic, flatten, is_symbolic, pack_like
 from minicnn.models import saving, summary, training
-from minicnn.models.data import as_input_array
+from minicnn.models.data import ArrayList, as_input_array
 from minicnn.models.graph import GraphPlan, Step, map_graph
 from minicnn.ops.split import batch_step
 from minicnn.tensor import Parameter, Tensor, no_grad
@@ -313,26 +313,33 @@ class Model(Layer):
 
         Args:
             optimizer: "sgd", "adam", "rmsprop" or an Optimizer instance.
-            loss: a loss name ("binary_crossentropy", "mse"...) or a Loss instance.
-            metrics: e.g. ``["accuracy"]`` (resolved from the output and label shapes).
-
-        Models with several outputs can predict but not yet train: ``compile`` with a loss
-        raises for them.
+            loss: a loss name ("binary_crossentropy", "mse"...) or a Loss instance. With
+                several outputs: one loss (applied to every output), or a list (or a dict by
+                output layer name) of one loss per output; the trained loss is their sum, as
+                Keras's with its default loss weights.
+            metrics: e.g. ``["accuracy"]`` (resolved from the output and label shapes); not
+                supported with several outputs (minicnn logs only their summed loss).
         """
-        if loss is not None and len(getattr(self, "outputs", [None])) > 1:
-            raise ValueError(
-                f"compile: model '{self.name}' has {len(self.outputs)} outputs; training "
-                "models with several outputs is not supported by minicnn yet (predict works). "
-                f"Received: loss={loss!r}"
-            )
         opt = optimizers_module.get(optimizer)
-        loss_obj = losses_module.get(loss) if loss is not None else None
         if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
             raise TypeError(f"compile: `metrics` must be a list. Received: metrics={metrics!r}")
+        if self._n_outputs() > 1:
+            if metrics:
+                raise ValueError(
+                    f"compile: model '{self.name}' has {self._n_outputs()} outputs; metrics "
+                    "for several outputs are not supported by minicnn (the summed loss is "
+                    f"logged). Received: metrics={metrics!r}"
+                )
+            loss_obj: Any = None if loss is None else MultiOutputLoss(self, loss)
+        else:
+            loss_obj = losses_module.get(loss) if loss is not None else None
         mets = [metrics_module.get(m) for m in (metrics or [])]
         self.optimizer, self.loss = opt, loss_obj
         self.metrics = [metrics_module.Mean(name="loss")] + mets
         self.compiled = True
+
+    def _n_outputs(self) -> int:
+        return len(self.outputs)
 
     def _require_compiled(self, who: str) -> None:
         if not self.compiled or self.optimizer is None:
@@ -340,10 +347,34 @@ class Model(Layer):
         if self.loss is None:
             raise ValueError(f"{who}(): the model was compiled without a loss. "
                              "Pass compile(loss=...).")
-        if len(getattr(self, "inputs", [None])) > 1:
-            raise ValueError(f"{who}(): model '{self.name}' has {len(self.inputs)} inputs; "
-                             "training or evaluating models with several inputs is not "
-                             "supported by minicnn yet (predict works).")
+
+    def _x_batch(self, x: Any) -> Any:
+        """``x`` for the training loop: an array, or an ``ArrayList`` for several inputs."""
+        if len(self.inputs) <= 1:
+            return as_input_array(x)
+        return self._structured(x, self._input_struct, len(self.inputs), "x", as_input_array)
+
+    def _y_batch(self, y: Any) -> Any:
+        """``y`` for the training loop: an array, or an ``ArrayList`` for several outputs."""
+        if y is None or self._n_outputs() == 1:
+            return y
+        return self._structured(y, self._output_struct, self._n_outputs(), "y", np.asarray)
+
+    def _structured(self, value: Any, struct: Any, n: int, what: str, convert: Any) -> Any:
+        if isinstance(value, ArrayList):
+            return value
+        if isinstance(value, dict):
+            keys = list(struct) if isinstance(struct, dict) else None
+            if keys is None or any(k not in value for k in keys):
+                raise ValueError(f"Model '{self.name}': `{what}` as a dict needs the keys "
+                                 f"{keys}. Received: keys {sorted(value)}")
+            value = [value[k] for k in keys]
+        if not isinstance(value, (list, tuple)) or len(value) != n:
+            got = len(value) if isinstance(value, (list, tuple)) else 1
+            raise ValueError(f"Model '{self.name}' expects `{what}` as a list of {n} arrays "
+                             f"(one per {'input' if what == 'x' else 'output'}). "
+                             f"Received: {got} array(s).")
+        return ArrayList(convert(v) for v in value)
 
     def _require_built(self, who: str) -> None:
         if not self.built:
@@ -354,9 +385,13 @@ class Model(Layer):
         """What ``compile`` was given, serialised (None when not compiled)."""
         if not self.compiled:
             return None
+        if isinstance(self.loss, MultiOutputLoss):
+            loss: Any = [losses_module.serialize(fn) for fn in self.loss.losses]
+        else:
+            loss = None if self.loss is None else losses_module.serialize(self.loss)
         return {
             "optimizer": optimizers_module.serialize(self.optimizer),
-            "loss": None if self.loss is None else losses_module.serialize(self.loss),
+            "loss": loss,
             "metrics": [metrics_module.serialize(m) for m in self.metrics[1:]],
         }
 
@@ -364,7 +399,7 @@ class Model(Layer):
         """Compile from ``compile_config()``'s output."""
         self.compile(
             optimizer=optimizers_module.deserialize(config["optimizer"]),
-            loss=None if config.get("loss") is None else losses_module.deserialize(config["loss"]),
+            loss=_deserialize_loss(config.get("loss")),
             metrics=[metrics_module.deserialize(m) for m in config.get("metrics", [])],
         )
 
@@ -380,6 +415,14 @@ class Model(Layer):
         (``verbose=1`` on a terminal) or one line per epoch (``verbose=2``, or off a terminal).
         ``validation_split`` holds out the last fraction of the arrays, before shuffling.
         """
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2 \
+                and (len(self.inputs) > 1 or self._n_outputs() > 1):
+            vx, vy = validation_data
+            validation_data = (self._x_batch(vx) if len(self.inputs) > 1 else vx,
+                               self._y_batch(vy))
+        if len(self.inputs) > 1:
+            x = self._x_batch(x)
+        y = self._y_batch(y)
         return training.fit(self, x, y, batch_size, epochs, verbose, callbacks,
                             validation_split, validation_data, shuffle, initial_epoch,
                             steps_per_epoch)
@@ -388,6 +431,9 @@ class Model(Layer):
                  verbose: Any = "auto", return_dict: bool = False, steps: int | None = None,
                  callbacks: Any = None) -> Any:
         """Loss (and metrics) over the data: a float, ``[loss, metric...]`` or a dict."""
+        if len(self.inputs) > 1:
+            x = self._x_batch(x)
+        y = self._y_batch(y)
         return training.evaluate(self, x, y, batch_size, verbose, return_dict, steps, callbacks)
 
     def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = "auto",
@@ -436,7 +482,8 @@ class Model(Layer):
         self._require_compiled("train_on_batch")
         for m in self.metrics:
             m.reset_state()
-        training.train_step(self, as_input_array(x), np.asarray(y))
+        training.train_step(self, self._x_batch(x), self._y_batch(np.asarray(y) if
+                                                               self._n_outputs() == 1 else y))
         return self._batch_logs(return_dict)
 
     def test_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
@@ -444,7 +491,8 @@ class Model(Layer):
         self._require_compiled("test_on_batch")
         for m in self.metrics:
             m.reset_state()
-        training.test_step(self, as_input_array(x), np.asarray(y))
+        training.test_step(self, self._x_batch(x), self._y_batch(np.asarray(y) if
+                                                             self._n_outputs() == 1 else y))
         return self._batch_logs(return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
@@ -486,6 +534,57 @@ class Model(Layer):
 # Layer.__init_subclass__ wrapped Model.build to mark the layer built and record its shapes; a
 # model does both itself (its shapes are properties), so it keeps the plain method.
 Model.build = Model.__dict__["build"].__wrapped__  # type: ignore[method-assign]
+
+
+class MultiOutputLoss:
+    """The loss of a model with several outputs: one loss per output, summed (Keras's total
+    loss with its default loss weights of 1).
+
+    Args:
+        model: the model (for its output order and names).
+        loss: one loss for every output, a list with one per output, or a dict by output key
+            (the keys of a dict ``outputs``) or output layer name.
+    """
+
+    def __init__(self, model: Model, loss: Any):
+        n = model._n_outputs()
+        struct = model._output_struct
+        if isinstance(loss, dict):
+            keys = list(struct) if isinstance(struct, dict) else \
+                [t.history[0].name for t in model.outputs]
+            missing = [k for k in keys if k not in loss]
+            if missing:
+                raise ValueError(f"compile: `loss` as a dict needs one entry per output "
+                                 f"{keys}. Missing: {missing}")
+            loss = [loss[k] for k in keys]
+        if isinstance(loss, (list, tuple)):
+            if len(loss) != n:
+                raise ValueError(f"compile: model '{model.name}' has {n} outputs. "
+                                 f"Received: a list of {len(loss)} losses.")
+            self.losses = [losses_module.get(fn) for fn in loss]
+        else:
+            self.losses = [losses_module.get(loss)] * n
+        self.name = "loss"
+
+    def __call__(self, y_true: Any, y_pred: Any) -> Tensor:
+        preds = flatten(y_pred)
+        trues = list(y_true)
+        if len(trues) != len(preds):
+            raise ValueError(f"The model has {len(preds)} outputs. "
+                             f"Received: {len(trues)} label arrays.")
+        total = None
+        for fn, t, p in zip(self.losses, trues, preds):
+            value = fn(t, p)
+            total = value if total is None else total + value
+        return total
+
+
+def _deserialize_loss(spec: Any) -> Any:
+    if spec is None:
+        return None
+    if isinstance(spec, list):
+        return [losses_module.deserialize(s) for s in spec]
+    return losses_module.deserialize(spec)
 
 
 def rebuild_graph(cls: type[Model], config: dict[str, Any],

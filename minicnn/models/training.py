@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minicnn.callbacks import Callback, CallbackList, History, ProgbarLogger
-from minicnn.models.data import ArrayData, IterableData, make_data, split_validation
+from minicnn.models.data import (
+    ArrayData,
+    IterableData,
+    batch_len,
+    make_data,
+    output_arrays,
+    split_validation,
+)
 from minicnn.ops.split import batch_step
 from minicnn.tensor import no_grad
 
@@ -77,7 +84,7 @@ def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
         model.optimizer.build(params)
     for p in params:
         p.grad = None
-    with batch_step(len(x)):
+    with batch_step(batch_len(x)):
         out = model(x, training=True)
         loss = model.loss(y, out)
         value = float(loss.data)
@@ -85,7 +92,7 @@ def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
             loss.backward()
             with no_grad():
                 model.optimizer.apply(params)
-    _update_metrics(model, y, out.data, value, len(x))
+    _update_metrics(model, y, output_arrays(out), value, batch_len(x))
     return value
 
 
@@ -100,10 +107,10 @@ def test_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
         >>> training.test_step(model, np.zeros((4, 2), np.float32), np.full((4, 1), 2.0))
         4.0
     """
-    with no_grad(), batch_step(len(x)):
+    with no_grad(), batch_step(batch_len(x)):
         out = model(x, training=False)
         value = float(model.loss(y, out).data)
-    _update_metrics(model, y, out.data, value, len(x))
+    _update_metrics(model, y, output_arrays(out), value, batch_len(x))
     return value
 
 

@@ -92,6 +92,30 @@ def test_three_sgd_steps_in_step_with_keras(keras, record, name):
             _all(kmodel.get_weights()), STEP_TOL)
 
 
+def test_two_inputs_two_outputs_train_like_keras(keras, record):
+    """Several inputs and outputs: Keras's total loss is the sum of the per-output losses."""
+    L = keras.layers
+    keras.utils.set_random_seed(7)
+    a, b = keras.Input((5,), name="a"), keras.Input((3,), name="b")
+    h = L.Dense(6, activation="tanh", name="h")(L.concatenate([a, b], name="ab"))
+    kmodel = keras.Model([a, b], [L.Dense(1, name="o1")(h), L.Dense(2, name="o2")(h)])
+    model = from_keras(kmodel)
+    kmodel.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=["mse", "mse"])
+    model.compile(optimizer=mc.optimizers.SGD(learning_rate=0.1), loss="mse")
+    rng = np.random.default_rng(8)
+    for _ in range(3):
+        xs = [rng.standard_normal((4, 5)).astype(np.float32),
+              rng.standard_normal((4, 3)).astype(np.float32)]
+        ys = [rng.standard_normal((4, 1)).astype(np.float32),
+              rng.standard_normal((4, 2)).astype(np.float32)]
+        k_loss = kmodel.train_on_batch(xs, ys)
+        k_loss = float(k_loss[0] if isinstance(k_loss, list) else k_loss)
+        m_loss = float(model.train_on_batch(xs, ys))
+        assert abs(m_loss - k_loss) <= STEP_TOL * max(1.0, abs(k_loss)), (m_loss, k_loss)
+    compare(record, "functional/two_in_two_out/sgd3_weights", _all(model.get_weights()),
+            _all(kmodel.get_weights()), STEP_TOL)
+
+
 def test_to_keras_and_back_keeps_graph_names_and_predictions(keras, record, tmp_path):
     mc.clear_session()
     mc.set_seed(3)
