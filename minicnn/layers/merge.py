@@ -143,7 +143,8 @@ class Multiply(Merge):
 
     Example:
         >>> import numpy as np, minicnn as mc
-        >>> mc.layers.multiply([np.full((1, 2), 3.0, np.float32), np.full((1, 1), 2.0, np.float32)]).data
+        >>> three, two = np.full((1, 2), 3.0, np.float32), np.full((1, 1), 2.0, np.float32)
+        >>> mc.layers.multiply([three, two]).data
         array([[6., 6.]], dtype=float32)
     """
 

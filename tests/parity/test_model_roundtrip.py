@@ -72,7 +72,8 @@ def test_unbuilt_or_subclassed_models_are_rejected(keras):
     with pytest.raises(KerasCompatError, match="not built"):
         from_keras(keras.Sequential([keras.layers.Dense(2)]))
 
-    class Subclassed(keras.Model):  # functional models convert (tests/parity/test_functional_parity.py)
+    # functional models convert: tests/parity/test_functional_parity.py
+    class Subclassed(keras.Model):
         def __init__(self):
             super().__init__()
             self.dense = keras.layers.Dense(1)
