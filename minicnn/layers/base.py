@@ -228,11 +228,11 @@ class Layer:
 
     def check_input_shape(self, input_shape: Any) -> None:
         """Raise if this built layer cannot take inputs of ``input_shape`` (a shared layer
-        called again): the rank and the last axis, which sizes the weights, must match."""
+        called again): the last axis, which sizes the weights, must match."""
         built = self.input_shape
         if not self.weights or built is None or isinstance(input_shape, list):
             return
-        if len(input_shape) != len(built) or input_shape[-1] != built[-1]:
+        if not input_shape or input_shape[-1] != built[-1]:
             raise ValueError(
                 f"Layer '{self.name}' was built for inputs of shape {built} and cannot take "
                 f"another shape on the last axis. Received: input_shape={tuple(input_shape)}"

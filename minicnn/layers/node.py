@@ -105,7 +105,7 @@ def pack_like(structure: Any, leaves: list[Any]) -> Any:
 
 
 def is_symbolic(x: Any) -> bool:
-    """Whether ``x`` is a symbolic tensor, or a list/tuple/dict holding one.
+    """Whether ``x`` is a symbolic tensor, or a list/tuple/dict holding one at its top level.
 
     Example:
         >>> import numpy as np, minicnn as mc
@@ -115,8 +115,11 @@ def is_symbolic(x: Any) -> bool:
     """
     if isinstance(x, SymbolicTensor):
         return True
-    if isinstance(x, (list, tuple, dict)):
-        return any(isinstance(leaf, SymbolicTensor) for leaf in flatten(x))
+    # only the top level: a list of inputs is flat, and nested data lists can be long
+    if isinstance(x, dict):
+        return any(isinstance(v, SymbolicTensor) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return any(isinstance(v, SymbolicTensor) for v in x)
     return False
 
 
