@@ -185,3 +185,39 @@ def test_functional_weights_round_trip_through_keras_weights_file(keras, tmp_pat
     loaded = from_keras(path, model=model)
     x = np.random.default_rng(6).standard_normal((2, *shape)).astype(np.float32)
     assert rel_err(loaded.predict(x, verbose=0), kmodel.predict(x, verbose=0)) <= FORWARD_TOL
+
+
+def test_layer_order_by_depth_matches_keras(keras):
+    """Keras orders a functional model's layers by depth, not by creation: here the later
+    created 'short' comes before 'long2'."""
+    def build(lib, L):
+        inp = lib.Input((4,), name="x")
+        long = L.Dense(4, name="long2")(L.Dense(4, name="long1")(inp))
+        short = L.Dense(4, name="short")(inp)
+        return lib.Model(inp, L.add([short, long], name="join"))
+
+    theirs = [lay.name for lay in build(keras, keras.layers).layers]
+    assert theirs == ["x", "long1", "short", "long2", "join"]
+    assert [lay.name for lay in build(mc, mc.layers).layers] == theirs
+
+
+def test_nested_keras_sequential_converts_and_predicts_the_same(keras, record):
+    """The Keras tutorials' pattern: a preprocessing Sequential called inside a functional
+    model."""
+    keras.utils.set_random_seed(9)
+    L = keras.layers
+    augment = keras.Sequential([L.Rescaling(1 / 255.0, name="scale")], name="augment")
+    inp = keras.Input((6, 6, 1), name="img")
+    x = augment(inp)
+    x = L.Conv2D(2, 3, activation="relu", name="conv")(x)
+    out = L.Dense(1, name="head")(L.Flatten(name="flat")(x))
+    kmodel = keras.Model(inp, out, name="with_augment")
+    model = from_keras(kmodel)
+    assert isinstance(model.get_layer("augment"), mc.Sequential)
+    x = np.random.default_rng(10).uniform(0, 255, (3, 6, 6, 1)).astype(np.float32)
+    compare(record, "functional/nested_sequential/predict", model.predict(x, verbose=0),
+            kmodel.predict(x, verbose=0), FORWARD_TOL)
+    back = to_keras(model)
+    assert isinstance(back.get_layer("augment"), keras.Sequential)
+    np.testing.assert_allclose(back.predict(x, verbose=0), kmodel.predict(x, verbose=0),
+                               rtol=1e-6, atol=1e-6)
