@@ -399,3 +399,23 @@ def test_duplicate_layer_names_are_an_error():
     x = L.Dense(3, name="same")(inp)
     with pytest.raises(ValueError, match='"same" is used 2 times'):
         mc.Model(inp, L.Dense(3, name="same")(x))
+
+
+def test_freezing_a_model_freezes_its_layers_like_keras():
+    base = mc.Sequential([mc.Input((4,)), L.Dense(3, name="base_dense")], name="base")
+    inp = mc.Input((4,))
+    model = mc.Model(inp, L.Dense(1, name="top")(base(inp)))
+    base.trainable = False
+    assert not base.get_layer("base_dense").trainable
+    assert [w.name for w in model.trainable_weights] == ["top/kernel", "top/bias"]
+    assert len(model.non_trainable_weights) == 2
+    model.compile(optimizer="sgd", loss="mse")
+    frozen = base.get_weights()
+    model.train_on_batch(_data(4, 4), np.ones((4, 1)))
+    assert all(np.array_equal(u, v) for u, v in zip(frozen, base.get_weights()))
+    base.trainable = True
+    assert base.get_layer("base_dense").trainable and len(model.trainable_weights) == 4
+    # a layer frozen on its own stays frozen through a config round trip
+    model.get_layer("top").trainable = False
+    again = mc.Model.from_config(model.get_config())
+    assert not again.get_layer("top").trainable and again.trainable

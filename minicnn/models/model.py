@@ -61,12 +61,14 @@ class Model(Layer):
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None,
                  trainable: bool = True):
-        self._init_model(name, trainable)
+        self._init_model(name, True)
         if inputs is None or outputs is None:
             raise TypeError("Model(inputs, outputs): both are required (symbolic tensors from "
                             "minicnn.Input and the layers called on them). "
                             f"Received: inputs={inputs!r}, outputs={outputs!r}")
         self._init_graph(inputs, outputs)
+        if not trainable:
+            self.trainable = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -77,7 +79,7 @@ class Model(Layer):
     def _init_model(self, name: str | None, trainable: bool) -> None:
         # Layer.__init__ is not called: a model's shapes and weights are its layers'.
         self.name = name or unique_name(self._default_name)
-        self.trainable = bool(trainable)
+        self._trainable_flag = bool(trainable)
         self.built = False
         self.input_shape_hint = None
         self._weights: dict[str, Parameter] = {}
@@ -116,6 +118,18 @@ class Model(Layer):
     @property
     def layers(self) -> list[Layer]:
         return self._layers
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable_flag
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        # Keras's rule: freezing (or unfreezing) a model sets every layer in it, nested models
+        # included, so layers that behave differently when frozen see it (fine-tuning)
+        self._trainable_flag = bool(value)
+        for layer in self.layers:
+            layer.trainable = bool(value)
 
     @property
     def input_shape(self) -> Any:

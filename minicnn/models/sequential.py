@@ -42,12 +42,14 @@ class Sequential(Model):
 
     def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None,
                  trainable: bool = True):
-        self._init_model(name, trainable)
+        self._init_model(name, True)
         self._layers: list[Layer] = []
         self.input_layer: InputLayer | None = None
         self._chain: tuple[list[int], GraphPlan] | None = None
         for layer in layers or []:
             self.add(layer)
+        if not trainable:
+            self.trainable = False
 
     # ------------------------------------------------------------------ layers
     @property
