@@ -419,3 +419,14 @@ def test_freezing_a_model_freezes_its_layers_like_keras():
     model.get_layer("top").trainable = False
     again = mc.Model.from_config(model.get_config())
     assert not again.get_layer("top").trainable and again.trainable
+
+
+def test_a_single_output_given_as_a_list_trains_like_keras():
+    inp = mc.Input((3,))
+    model = mc.Model(inp, [L.Dense(1)(inp)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = _data(4, 3), _data(4, 1, seed=1)
+    assert np.isfinite(model.train_on_batch(x, [y]))
+    assert isinstance(model.predict(x, verbose=0), list)
+    history = model.fit(x, y, epochs=2, verbose=0)  # a bare array is its only label
+    assert len(history.history["loss"]) == 2

@@ -337,12 +337,12 @@ class Model(Layer):
         opt = optimizers_module.get(optimizer)
         if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
             raise TypeError(f"compile: `metrics` must be a list. Received: metrics={metrics!r}")
-        if self._n_outputs() > 1:
+        if self._structured_outputs():
             if metrics:
                 raise ValueError(
-                    f"compile: model '{self.name}' has {self._n_outputs()} outputs; metrics "
-                    "for several outputs are not supported by minicnn (the summed loss is "
-                    f"logged). Received: metrics={metrics!r}"
+                    f"compile: model '{self.name}' has {self._n_outputs()} outputs (given as a "
+                    "list or dict); metrics for several outputs are not supported by minicnn "
+                    f"(the summed loss is logged). Received: metrics={metrics!r}"
                 )
             loss_obj: Any = None if loss is None else MultiOutputLoss(self, loss)
         else:
@@ -354,6 +354,10 @@ class Model(Layer):
 
     def _n_outputs(self) -> int:
         return len(self.outputs)
+
+    def _structured_outputs(self) -> bool:
+        """Whether ``outputs`` is a list or dict (so are the predictions and labels)."""
+        return not isinstance(self._output_struct, SymbolicTensor)
 
     def _require_compiled(self, who: str) -> None:
         if not self.compiled or self.optimizer is None:
@@ -370,8 +374,10 @@ class Model(Layer):
 
     def _y_batch(self, y: Any) -> Any:
         """``y`` for the training loop: an array, or an ``ArrayList`` for several outputs."""
-        if y is None or self._n_outputs() == 1:
+        if y is None or not self._structured_outputs():
             return y
+        if self._n_outputs() == 1 and not isinstance(y, (list, tuple, dict)):
+            y = [y]
         return self._structured(y, self._output_struct, self._n_outputs(), "y", np.asarray)
 
     def _structured(self, value: Any, struct: Any, n: int, what: str, convert: Any) -> Any:
@@ -430,7 +436,7 @@ class Model(Layer):
         ``validation_split`` holds out the last fraction of the arrays, before shuffling.
         """
         if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2 \
-                and (len(self.inputs) > 1 or self._n_outputs() > 1):
+                and (len(self.inputs) > 1 or self._structured_outputs()):
             vx, vy = validation_data
             validation_data = (self._x_batch(vx) if len(self.inputs) > 1 else vx,
                                self._y_batch(vy))
@@ -457,9 +463,15 @@ class Model(Layer):
         With several inputs ``x`` is a list (or dict) of arrays; with several outputs the
         result is a list (or dict) of arrays, as Keras returns.
         """
-        if len(self.inputs) == 1 and len(self.outputs) == 1:
+        if not self._structured_io(x):
             return training.predict(self, x, batch_size, verbose, steps, callbacks)
         return self._predict_structured(x, 32 if batch_size is None else batch_size)
+
+    def _structured_io(self, x: Any = None) -> bool:
+        """Whether inputs or outputs are lists/dicts (``predict`` then takes and returns
+        arrays in that structure) rather than one array each."""
+        return (len(self.inputs) > 1 or isinstance(x, dict)
+                or not isinstance(self._output_struct, SymbolicTensor))
 
     def _predict_structured(self, x: Any, batch_size: int) -> Any:
         """``predict`` for several inputs or outputs: arrays only, batch by batch."""
@@ -496,8 +508,8 @@ class Model(Layer):
         self._require_compiled("train_on_batch")
         for m in self.metrics:
             m.reset_state()
-        training.train_step(self, self._x_batch(x), self._y_batch(np.asarray(y) if
-                                                               self._n_outputs() == 1 else y))
+        training.train_step(self, self._x_batch(x), self._y_batch(
+            y if self._structured_outputs() else np.asarray(y)))
         return self._batch_logs(return_dict)
 
     def test_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
@@ -505,15 +517,15 @@ class Model(Layer):
         self._require_compiled("test_on_batch")
         for m in self.metrics:
             m.reset_state()
-        training.test_step(self, self._x_batch(x), self._y_batch(np.asarray(y) if
-                                                             self._n_outputs() == 1 else y))
+        training.test_step(self, self._x_batch(x), self._y_batch(
+            y if self._structured_outputs() else np.asarray(y)))
         return self._batch_logs(return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         """Outputs for one batch: no graph, no callbacks, minimal overhead."""
-        if len(self.inputs) == 1:
+        if not self._structured_io(x):
             x = as_input_array(x)
-        n = len(x) if len(self.inputs) == 1 else len(flatten(x)[0])
+        n = len(flatten(x)[0]) if isinstance(x, (list, tuple, dict)) else len(x)
         with no_grad(), batch_step(n):
             out = self(x, training=False)
         return out.data if isinstance(out, Tensor) else pack_like(

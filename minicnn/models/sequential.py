@@ -146,6 +146,12 @@ class Sequential(Model):
             self.build((None,) + x.shape[1:])
         return self._chain_plan().run([x], training=training)[0]
 
+    def _structured_io(self, x: Any = None) -> bool:
+        return False  # one array in, one array out
+
+    def _structured_outputs(self) -> bool:
+        return False
+
     def _chain_plan(self) -> GraphPlan:
         # the chain's plan, remade only when add() or pop() changed the layers
         ids = [id(layer) for layer in self.layers]
