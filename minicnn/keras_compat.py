@@ -13,6 +13,10 @@ raises ``KerasCompatError`` naming the layer and the option. Initialisers are ca
 (``GlorotUniform`` <-> "glorot_uniform"); their seeds are not (minicnn draws from
 ``minicnn.set_seed``'s generator).
 
+Whole models: ``keras.Sequential`` <-> ``Sequential``, and functional ``keras.Model`` <->
+``minicnn.Model`` (graph rebuilt node by node, layer names kept, shared layers shared, nested
+models converted recursively, the merge layers ``Add``... ``Concatenate`` mapped one to one).
+
 TensorFlow is imported only inside the functions that need it: ``import minicnn`` never loads it.
 
 Example:
