@@ -297,6 +297,9 @@ class Model(Layer):
         """The graph, as Keras's functional config: each layer with its ``inbound_nodes``
         (lists of ``[layer name, node index, tensor index]``), ``input_layers`` and
         ``output_layers``."""
+        if not all(isinstance(t, InputLayer) for t in self.inputs):
+            raise ValueError(f"Model '{self.name}' starts from an intermediate tensor; only "
+                             "models whose inputs are Input tensors can be serialised.")
         index = self._network_nodes()
 
         def ref(t: SymbolicTensor) -> list[Any]:
