@@ -33,6 +33,8 @@ from minicnn.models import Sequential, load_model  # noqa: E402
 from minicnn.random import set_seed  # noqa: E402
 from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_grad  # noqa: E402
 
+from minicnn.models import Model  # noqa: E402
+
 _memory.tune_allocator()  # before the first large allocation: see _memory.py
 
 __version__ = "0.1.0"
@@ -67,3 +69,5 @@ __all__ = [
     "progbar",
     "set_seed",
 ]
+
+__all__ += ["Model"]

@@ -13,6 +13,10 @@ raises ``KerasCompatError`` naming the layer and the option. Initialisers are ca
 (``GlorotUniform`` <-> "glorot_uniform"); their seeds are not (minicnn draws from
 ``minicnn.set_seed``'s generator).
 
+Whole models: ``keras.Sequential`` <-> ``Sequential``, and functional ``keras.Model`` <->
+``minicnn.Model`` (graph rebuilt node by node, layer names kept, shared layers shared, nested
+models converted recursively, the merge layers ``Add``... ``Concatenate`` mapped one to one).
+
 TensorFlow is imported only inside the functions that need it: ``import minicnn`` never loads it.
 
 Example:
@@ -35,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from minicnn import activations, initializers
-from minicnn.layers import (
+from minicnn.layers import (  # noqa: I001
     Activation,
     AveragePooling2D,
     Conv2D,
@@ -46,6 +50,15 @@ from minicnn.layers import (
     Layer,
     MaxPooling2D,
     Rescaling,
+)
+from minicnn.layers.merge import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
 )
 
 __all__ = [
@@ -68,6 +81,11 @@ SUPPORTED_LAYERS: dict[str, type[Layer]] = {
     "Activation": Activation,
     "Rescaling": Rescaling,
 }
+
+# The merge layers (minicnn.layers.merge): no weights; Concatenate carries its axis.
+SUPPORTED_LAYERS.update({"Add": Add, "Subtract": Subtract, "Multiply": Multiply,
+                         "Average": Average, "Maximum": Maximum, "Minimum": Minimum,
+                         "Concatenate": Concatenate})
 
 # Keras initialiser class -> minicnn registry name. Carried only with Keras's default arguments.
 _INITIALIZERS = {
@@ -111,6 +129,9 @@ _CARRIED: dict[str, tuple[str, ...]] = {
     "Activation": ("activation",),
     "Rescaling": ("scale", "offset"),
 }
+_CARRIED.update({name: () for name in ("Add", "Subtract", "Multiply", "Average", "Maximum",
+                                       "Minimum")})
+_CARRIED["Concatenate"] = ("axis",)
 
 
 class KerasCompatError(ValueError):
@@ -321,19 +342,78 @@ def _sequential_class():
     return Sequential
 
 
+def _is_keras_functional(keras: Any, source: Any) -> bool:
+    """A Keras model built from tensors (Keras's ``Functional``), as opposed to subclassed."""
+    return (isinstance(source, keras.Model) and not isinstance(source, keras.Sequential)
+            and hasattr(source, "_nodes_by_depth") and hasattr(source, "inputs"))
+
+
+def _keras_node_args(node: dict[str, Any], who: str) -> Any:
+    """A Keras config node ``{"args": [...], "kwargs": {...}}`` as minicnn's tensor references
+    (``[layer name, node index, tensor index]``, in the same list structure)."""
+    extra = {k: v for k, v in node.get("kwargs", {}).items() if v is not None}
+    if extra:
+        raise KerasCompatError(f"from_keras: {who} is called with arguments {extra}, which "
+                               "minicnn does not support.")
+    args = node.get("args", [])
+    if len(args) != 1:
+        raise KerasCompatError(f"from_keras: {who} is called with {len(args)} positional "
+                               "arguments; minicnn layers take one (a tensor or a list).")
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            return list(value["config"]["keras_history"])
+        if isinstance(value, (list, tuple)):
+            return [convert(v) for v in value]
+        raise KerasCompatError(f"from_keras: {who} is called on {value!r}, not on tensors.")
+
+    return convert(args[0])
+
+
+def _functional_from_keras(keras: Any, source: Any) -> Any:
+    from minicnn.models.model import Model, rebuild_graph
+
+    config = source.get_config()
+
+    def make_layer(spec: dict[str, Any]) -> Layer:
+        klayer = source.get_layer(spec["name"])
+        if spec["class_name"] == "InputLayer":
+            shape = spec["config"].get("batch_shape") or spec["config"].get("batch_input_shape")
+            return InputLayer(tuple(shape[1:]), name=spec["name"])
+        if isinstance(klayer, keras.Model):
+            return from_keras(klayer)
+        shape = (spec.get("build_config") or {}).get("input_shape")
+        flat = shape is not None and not any(isinstance(d, (list, tuple)) for d in shape)
+        return layer_from_keras(klayer, input_shape=tuple(shape) if flat else None)
+
+    minicnn_config = {
+        "name": config.get("name", source.name),
+        "trainable": source.trainable,
+        "layers": [{**spec, "inbound_nodes": [
+            _keras_node_args(node, f"layer '{spec['name']}'")
+            for node in spec.get("inbound_nodes", [])]} for spec in config["layers"]],
+        "input_layers": config["input_layers"],
+        "output_layers": config["output_layers"],
+    }
+    return rebuild_graph(Model, minicnn_config, make_layer)
+
+
 def from_keras(source: Any, model: Any = None) -> Any:
-    """A minicnn ``Sequential`` with the layers, configuration and weights of a Keras model.
+    """A minicnn model with the layers (names kept), configuration and weights of a Keras
+    model: a ``Sequential`` for a ``keras.Sequential``, a ``Model`` with the same graph for a
+    functional ``keras.Model`` (nested Sequential/functional models become nested models).
 
     Args:
-        source: a ``keras.Sequential`` (built: give it an ``Input``), or a path to a ``.keras``
-            (or legacy ``.h5``) file saved by Keras, or a path to a ``.weights.h5`` file.
+        source: a ``keras.Sequential`` (built: give it an ``Input``) or functional
+            ``keras.Model``, or a path to a ``.keras`` (or legacy ``.h5``) file saved by Keras,
+            or a path to a ``.weights.h5`` file.
         model: only with a ``.weights.h5`` path, the architecture to load the weights into: a
-            minicnn ``Sequential`` (built) or a Keras model. The weights file holds no
-            architecture, so without ``model`` a ``.weights.h5`` path raises.
+            minicnn model (built) or a Keras model. The weights file holds no architecture, so
+            without ``model`` a ``.weights.h5`` path raises.
 
     Raises:
-        KerasCompatError: an unsupported layer or option (named), a functional/subclassed
-            Keras model, an unbuilt model or a ``.weights.h5`` path without ``model``.
+        KerasCompatError: an unsupported layer or option (named), a subclassed Keras model, an
+            unbuilt model or a ``.weights.h5`` path without ``model``.
 
     Example:
         >>> import keras
@@ -350,7 +430,7 @@ def from_keras(source: Any, model: Any = None) -> Any:
             if model is None:
                 raise KerasCompatError(
                     f"from_keras: '{path}' holds weights only; pass model= (a built minicnn "
-                    "Sequential or a Keras model) with the same architecture."
+                    "model or a Keras model) with the same architecture."
                 )
             kmodel = model if isinstance(model, keras.Model) else to_keras(model)
             kmodel.load_weights(path)
@@ -358,10 +438,12 @@ def from_keras(source: Any, model: Any = None) -> Any:
         if model is not None:
             raise KerasCompatError("from_keras: model= is only used with a .weights.h5 path.")
         return from_keras(keras.models.load_model(path, compile=False))
+    if _is_keras_functional(keras, source):
+        return _functional_from_keras(keras, source)
     if not isinstance(source, keras.Sequential):
         raise KerasCompatError(
-            "from_keras: only keras.Sequential models (a linear stack of layers) are supported. "
-            f"Received: {type(source).__name__}"
+            "from_keras: only keras.Sequential models and functional keras.Model models are "
+            f"supported (not subclassed models). Received: {type(source).__name__}"
         )
     try:
         input_shape = tuple(source.input_shape)
@@ -375,18 +457,53 @@ def from_keras(source: Any, model: Any = None) -> Any:
     layers: list[Layer] = [InputLayer(input_shape[1:], name=input_name)]
     shape = input_shape
     for klayer in source.layers:
-        layer = layer_from_keras(klayer, input_shape=shape)
-        shape = layer.output_shape
+        if isinstance(klayer, keras.Model):
+            layer = from_keras(klayer)
+        else:
+            layer = layer_from_keras(klayer, input_shape=shape)
+        shape = layer.compute_output_shape(shape) if isinstance(klayer, keras.Model) \
+            else layer.output_shape
         layers.append(layer)
     return _sequential_class()(layers, name=source.name)
 
 
+def _functional_to_keras(keras: Any, model: Any) -> Any:
+    from minicnn.layers.node import flatten, pack_like
+
+    ktensors: dict[int, Any] = {}
+    klayers: dict[int, Any] = {}
+    for t in model.inputs:
+        layer = t.history[0]
+        if not isinstance(layer, InputLayer):
+            raise KerasCompatError(f"to_keras: model '{model.name}' starts from an "
+                                   "intermediate tensor; only Input tensors are supported.")
+        ktensors[id(t)] = keras.Input(layer.sample_shape, name=layer.name)
+    for node in model._nodes:
+        if node.is_input:
+            continue
+        layer = node.layer
+        if id(layer) not in klayers:
+            if hasattr(layer, "_plan") or hasattr(layer, "_chain_plan"):
+                klayers[id(layer)] = to_keras(layer)
+            else:
+                shape = layer.input_shape if layer.weights else None
+                klayers[id(layer)] = layer_to_keras(layer, input_shape=shape)
+        args = pack_like(node.args, [ktensors[id(t)] for t in node.inputs])
+        out = klayers[id(layer)](list(args) if isinstance(args, tuple) else args)
+        for t, kt in zip(node.outputs, flatten(out)):
+            ktensors[id(t)] = kt
+    kinputs = pack_like(model._input_struct, [ktensors[id(t)] for t in model.inputs])
+    koutputs = pack_like(model._output_struct, [ktensors[id(t)] for t in model.outputs])
+    return keras.Model(kinputs, koutputs, name=model.name)
+
+
 def to_keras(model: Any) -> Any:
-    """A built ``keras.Sequential`` with the layers, configuration and weights of a minicnn
-    ``Sequential`` (which must be built: give it an ``Input`` or call it once).
+    """A built Keras model with the layers, configuration and weights of a minicnn model: a
+    ``keras.Sequential`` for a ``Sequential`` (which must be built: give it an ``Input`` or call
+    it once), a functional ``keras.Model`` with the same graph for a ``Model``.
 
     Args:
-        model: a built minicnn ``Sequential``.
+        model: a built minicnn ``Sequential`` or ``Model``.
 
     Raises:
         KerasCompatError: an unbuilt model, or a layer or option with no Keras counterpart.
@@ -399,6 +516,8 @@ def to_keras(model: Any) -> Any:
         ('Sequential', (None, 4), 10)
     """
     keras = _import_keras()
+    if hasattr(model, "_plan") and not hasattr(model, "_chain_plan"):
+        return _functional_to_keras(keras, model)
     shape = model.input_shape
     if shape is None or not model.built:
         raise KerasCompatError(
@@ -407,6 +526,10 @@ def to_keras(model: Any) -> Any:
         )
     klayers = []
     for layer in model.layers:
+        if hasattr(layer, "_plan") or hasattr(layer, "_chain_plan"):  # a nested model
+            klayers.append(to_keras(layer))
+            shape = layer.compute_output_shape(shape)
+            continue
         klayers.append(layer_to_keras(layer, input_shape=shape))
         shape = layer.output_shape
     kinput = keras.Input(tuple(model.input_shape[1:]), name=model.input_layer.name)

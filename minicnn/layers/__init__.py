@@ -29,3 +29,40 @@ __all__ = [
     "Rescaling",
     "clear_session",
 ]
+from minicnn.layers.merge import (  # noqa: E402
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Merge,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from minicnn.layers.node import SymbolicTensor  # noqa: E402
+
+__all__ += [
+    "Add",
+    "Average",
+    "Concatenate",
+    "Maximum",
+    "Merge",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "SymbolicTensor",
+    "add",
+    "average",
+    "concatenate",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
+]

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from minicnn import initializers
+from minicnn.layers.node import call_symbolic, is_symbolic
 from minicnn.tensor import Parameter, Tensor
 
 _name_counts: defaultdict[str, int] = defaultdict(int)
@@ -207,6 +208,8 @@ class Layer:
 
     # ---------------------------------------------------------------- calling
     def __call__(self, x: Any, training: bool = False) -> Tensor:
+        if is_symbolic(x):  # defining a model: record the call (see minicnn.layers.node)
+            return call_symbolic(self, x)
         if not isinstance(x, Tensor):
             x = Tensor(x)
         self.ensure_built((None,) + x.shape[1:])
@@ -217,6 +220,23 @@ class Layer:
 
     def compute_output_shape(self, input_shape: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(input_shape)
+
+    @property
+    def inbound_nodes(self) -> list[Any]:
+        """The calls of this layer on symbolic tensors, in order (``Node`` objects)."""
+        return self.__dict__.setdefault("_inbound_nodes", [])
+
+    def check_input_shape(self, input_shape: Any) -> None:
+        """Raise if this built layer cannot take inputs of ``input_shape`` (a shared layer
+        called again): the last axis, which sizes the weights, must match."""
+        built = self.input_shape
+        if not self.weights or built is None or isinstance(input_shape, list):
+            return
+        if not input_shape or input_shape[-1] != built[-1]:
+            raise ValueError(
+                f"Layer '{self.name}' was built for inputs of shape {built} and cannot take "
+                f"another shape on the last axis. Received: input_shape={tuple(input_shape)}"
+            )
 
     # ---------------------------------------------------------------- weights
     @property

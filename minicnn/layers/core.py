@@ -6,18 +6,24 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from minicnn import activations, initializers
 from minicnn.layers.base import Layer
+from minicnn.layers.node import Node, SymbolicTensor
 from minicnn.ops.nn import dropout, linear
 from minicnn.random import make_rng
 from minicnn.tensor import Tensor
 
 
-class InputLayer(Layer):
-    """Declares the shape of one sample; ``Sequential`` builds every layer from it.
+class InputLayer(Layer, SymbolicTensor):
+    """Declares the shape of one sample: the first element of a ``Sequential`` list, and (being
+    also the symbolic tensor it outputs) the input of a functional ``Model``.
 
     Args:
         shape: the shape of one sample, without the batch axis, e.g. ``(128, 128, 3)``.
+        name: the layer's name (``input_layer``, ``input_layer_1``... by default).
+        batch_size: an optional fixed batch size (None: any).
 
     Example:
         >>> import minicnn as mc
@@ -25,7 +31,8 @@ class InputLayer(Layer):
         (None, 28, 28, 1)
     """
 
-    def __init__(self, shape: Sequence[int], name: str | None = None, **kwargs: Any):
+    def __init__(self, shape: Sequence[int], name: str | None = None,
+                 batch_size: int | None = None, **kwargs: Any):
         super().__init__(name=name, **kwargs)
         try:
             dims = tuple(int(d) for d in shape)
@@ -36,31 +43,50 @@ class InputLayer(Layer):
                 f"Input: `shape` must be a non-empty tuple of positive ints (no batch axis). "
                 f"Received: shape={shape!r}"
             )
+        if batch_size is not None and (not isinstance(batch_size, int)
+                                       or isinstance(batch_size, bool) or batch_size <= 0):
+            raise ValueError(f"Input: `batch_size` must be a positive int or None. "
+                             f"Received: batch_size={batch_size!r}")
         self.sample_shape = dims
-        self.shape = (None,) + dims
+        self.batch_size = batch_size
+        self.shape = (batch_size,) + dims
+        self.input_shape = self.output_shape = self.shape
+        # the symbolic-tensor side: this layer's only output is itself
+        self.history = (self, 0, 0)
+        self.dtype = np.dtype(np.float32)
+        self.inbound_nodes.append(Node(self, [], [self], is_input=True))
         self.built = True
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         return x
 
     def get_config(self) -> dict[str, Any]:
-        return {"shape": list(self.sample_shape), "name": self.name}
+        config: dict[str, Any] = {"shape": list(self.sample_shape), "name": self.name}
+        if self.batch_size is not None:
+            config["batch_size"] = self.batch_size
+        return config
 
 
-def Input(shape: Sequence[int], name: str | None = None) -> InputLayer:  # noqa: N802 (Keras name)
-    """Keras's ``Input(shape)``: the first element of a ``Sequential`` list.
+def Input(shape: Sequence[int], name: str | None = None,  # noqa: N802 (Keras name)
+          batch_size: int | None = None) -> InputLayer:
+    """Keras's ``Input(shape)``: the first element of a ``Sequential`` list, or the symbolic
+    input of a functional ``Model`` (call layers on it, then ``Model(inputs, outputs)``).
 
     Args:
         shape: the shape of one sample, without the batch axis.
         name: optional layer name.
+        batch_size: optional fixed batch size.
 
     Example:
         >>> import minicnn as mc
         >>> model = mc.Sequential([mc.Input((28, 28, 1)), mc.Flatten()])
         >>> model.output_shape
         (None, 784)
+        >>> inputs = mc.Input((28, 28, 1))
+        >>> mc.Model(inputs, mc.Flatten()(inputs)).output_shape
+        (None, 784)
     """
-    return InputLayer(shape, name=name)
+    return InputLayer(shape, name=name, batch_size=batch_size)
 
 
 class Dense(Layer):

@@ -5,3 +5,6 @@ from minicnn.models.saving import load_model
 from minicnn.models.sequential import Sequential
 
 __all__ = ["Sequential", "catdog_layers", "catdog_network", "load_model"]
+from minicnn.models.model import Model  # noqa: E402
+
+__all__ += ["Model"]

@@ -71,6 +71,49 @@ def is_array_like(x: Any) -> bool:
     return isinstance(x, (np.ndarray, Tensor))
 
 
+class ArrayList(tuple):
+    """Several arrays sharing the sample axis: the ``x`` of a model with several inputs, or the
+    ``y`` of one with several outputs, in the model's input (output) order. ``shape`` is the
+    first array's, so code that asks an ``x`` for its shape sees the batch axis.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.models.data import ArrayList, batch_len
+        >>> xs = ArrayList([np.zeros((4, 2)), np.zeros((4, 3))])
+        >>> xs.shape, batch_len(xs), len(xs)
+        ((4, 2), 4, 2)
+    """
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self[0].shape
+
+
+def batch_len(x: Any) -> int:
+    """Samples in a batch: ``len(x)``, or of the first array of an ``ArrayList``."""
+    return len(x[0]) if isinstance(x, ArrayList) else len(x)
+
+
+def output_arrays(out: Any) -> Any:
+    """A model's output as arrays: ``out.data``, or a list of them for several outputs."""
+    if isinstance(out, Tensor):
+        return out.data
+    values = out.values() if isinstance(out, dict) else out
+    return [t.data for t in values]
+
+
+def _take(a: Any, sel: Any, convert: Any) -> Any:
+    if isinstance(a, ArrayList):
+        return ArrayList(convert(v[sel]) for v in a)
+    return convert(a[sel])
+
+
+def _as_arrays(a: Any) -> Any:
+    if isinstance(a, ArrayList):
+        return ArrayList(v.data if isinstance(v, Tensor) else np.asarray(v) for v in a)
+    return a.data if isinstance(a, Tensor) else np.asarray(a)
+
+
 def _check_batch_size(batch_size: Any, who: str) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size <= 0:
@@ -97,23 +140,26 @@ class ArrayData:
     """
 
     def __init__(self, x: Any, y: Any, batch_size: int, shuffle: bool, who: str):
-        self.x = x.data if isinstance(x, Tensor) else np.asarray(x)
-        self.y = None if y is None else (y.data if isinstance(y, Tensor) else np.asarray(y))
-        if self.x.ndim == 0:
+        self.x = _as_arrays(x)
+        self.y = None if y is None else _as_arrays(y)
+        if any(a.ndim == 0 for a in (self.x if isinstance(self.x, ArrayList) else [self.x])):
             raise ValueError(f"{who}: `x` must have a batch axis. Received: x.shape=()")
-        if len(self.x) == 0:
+        if batch_len(self.x) == 0:
             raise ValueError(f"{who}: `x` holds no samples. Received: x.shape={self.x.shape}")
-        if self.y is not None:
-            as_label_array(self.y[:1], who)  # strings fail here, before any training
-        if self.y is not None and len(self.y) != len(self.x):
+        if self.y is not None:  # strings fail here, before any training
+            _take(self.y, slice(0, 1), lambda a: as_label_array(a, who))
+        counts = {batch_len(a) if a.ndim else 0 for part in (self.x, self.y) if part is not None
+                  for a in (part if isinstance(part, ArrayList) else [part])}
+        if len(counts) > 1:
             raise ValueError(
                 f"{who}: `x` and `y` must have the same number of samples. "
-                f"Received: x has {len(self.x)} samples, y has {len(self.y)} samples."
+                f"Received: x has {batch_len(self.x)} samples, y has "
+                f"{batch_len(self.y) if self.y is not None else 0} samples."
             )
         self.batch_size = _check_batch_size(batch_size, who)
         self.shuffle = shuffle
         self.who = who
-        self.n = len(self.x)
+        self.n = batch_len(self.x)
 
     def __len__(self) -> int:
         return math.ceil(self.n / self.batch_size)
@@ -125,8 +171,9 @@ class ArrayData:
                 sel: Any = slice(start, start + self.batch_size)
             else:
                 sel = order[start:start + self.batch_size]
-            xb = as_input_array(self.x[sel])
-            yb = None if self.y is None else as_label_array(self.y[sel], self.who)
+            xb = _take(self.x, sel, as_input_array)
+            yb = None if self.y is None else _take(self.y, sel,
+                                                   lambda a: as_label_array(a, self.who))
             yield xb, yb
 
 
@@ -245,8 +292,9 @@ def check_input_shape(model: Any, data: ArrayData | IterableData, who: str) -> N
         ...
         ValueError: fit: the model expects inputs of shape (None, 8, 8, 1). Received: x with ...
     """
-    if not isinstance(data, ArrayData) or not getattr(model, "built", False):
-        return
+    if (not isinstance(data, ArrayData) or isinstance(data.x, ArrayList)
+            or not getattr(model, "built", False)):
+        return  # several inputs: each input layer checks its own
     try:
         expected = tuple(model.input_shape)
     except (AttributeError, ValueError, TypeError):
@@ -276,9 +324,8 @@ def split_validation(x: Any, y: Any, validation_split: float) -> tuple[Any, Any,
         >>> y_train, y_val
         (array([0, 1, 2]), array([3, 4]))
     """
-    x = x.data if isinstance(x, Tensor) else np.asarray(x)
-    y = y.data if isinstance(y, Tensor) else np.asarray(y)
-    n = len(x)
+    x, y = _as_arrays(x), _as_arrays(y)
+    n = batch_len(x)
     split_at = int(math.floor(n * (1.0 - validation_split)))
     if split_at == 0 or split_at == n:
         raise ValueError(
@@ -287,4 +334,7 @@ def split_validation(x: Any, y: Any, validation_split: float) -> tuple[Any, Any,
             f"{validation_split}`. Either provide more data, or a different value for the "
             "`validation_split` argument."
         )
-    return x[:split_at], y[:split_at], x[split_at:], y[split_at:]
+    head, tail = slice(None, split_at), slice(split_at, None)
+    keep = lambda a: a  # noqa: E731
+    return (_take(x, head, keep), _take(y, head, keep), _take(x, tail, keep),
+            _take(y, tail, keep))

@@ -59,8 +59,9 @@ def _count(a: np.ndarray) -> str:
     return " and ".join(parts)
 
 
-def check_input(x: np.ndarray) -> None:
-    """Raise NonFiniteStepError if the batch ``x`` holds NaN or infinite values.
+def check_input(x: Any) -> None:
+    """Raise NonFiniteStepError if the batch ``x`` (an array, or a list or dict of them for a
+    model with several inputs) holds NaN or infinite values.
 
     Example:
         >>> import numpy as np
@@ -70,9 +71,14 @@ def check_input(x: np.ndarray) -> None:
         ...
         minicnn...NonFiniteStepError: the input x holds 2 NaN values and 1 infinite value
     """
-    x = x.data if isinstance(x, Tensor) else np.asarray(x)
-    if not _all_finite(x):
-        raise NonFiniteStepError(f"the input x holds {_count(x)}")
+    if isinstance(x, dict):
+        x = list(x.values())
+    parts = x if isinstance(x, (list, tuple)) else [x]
+    for i, part in enumerate(parts):
+        a = part.data if isinstance(part, Tensor) else np.asarray(part)
+        if not _all_finite(a):
+            which = "the input x" if len(parts) == 1 else f"input {i} of x"
+            raise NonFiniteStepError(f"{which} holds {_count(a)}")
 
 
 def check_loss(value: float) -> None:

@@ -69,7 +69,7 @@ def save_model(model: Sequential, filepath: str | os.PathLike) -> None:
     model._require_built("save")
     arrays, index = _weight_payload(model)
     meta: dict[str, Any] = {"format": MODEL_FORMAT, "version": VERSION,
-                            "class_name": "Sequential", "config": model.get_config(),
+                            "class_name": type(model).__name__, "config": model.get_config(),
                             "compile_config": model.compile_config(), "weights": index,
                             "optimizer": None}
     opt = model.optimizer
@@ -241,14 +241,16 @@ def load_model(filepath: str | os.PathLike, compile: bool = True,
         ...                model.predict(np.ones((1, 3)), verbose=0))
         True
     """
+    from minicnn.models.model import Model
     from minicnn.models.sequential import Sequential
 
     path = os.fspath(filepath)
     arrays, meta = _load(path)
     meta = _check_format(meta, path, (MODEL_FORMAT,))
+    cls = Sequential if meta.get("class_name", "Sequential") == "Sequential" else Model
     try:
-        model = Sequential.from_config(meta["config"])
-    except (KeyError, TypeError) as e:
+        model = cls.from_config(meta["config"])
+    except (KeyError, TypeError, IndexError) as e:
         raise ValueError(f"Cannot load '{path}': invalid model config ({e}).") from e
     _assign_weights(model, arrays, meta["weights"], path, allow_non_finite)
     if compile and meta.get("compile_config"):

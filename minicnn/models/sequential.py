@@ -1,28 +1,23 @@
-"""``Sequential``: a stack of layers with Keras's compile / fit / evaluate / predict / save."""
+"""``Sequential``: a stack of layers, the chain-shaped ``Model`` (compile / fit / evaluate /
+predict / save / summary come from ``minicnn.models.model.Model``)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from minicnn import layers as layers_module
-from minicnn import losses as losses_module
-from minicnn import metrics as metrics_module
-from minicnn import optimizers as optimizers_module
-from minicnn.callbacks import History
-from minicnn.layers.base import Layer, unique_name
+from minicnn.layers.base import Layer
 from minicnn.layers.core import InputLayer
-from minicnn.models import saving, summary, training
+from minicnn.layers.node import call_symbolic, is_symbolic
 from minicnn.models.data import as_input_array
-from minicnn.models.fusion import run_layers
-from minicnn.ops.split import batch_step
-from minicnn.tensor import Parameter, Tensor, no_grad
+from minicnn.models.graph import GraphPlan, chain_plan
+from minicnn.models.model import Model, layer_from_config
+from minicnn.tensor import Tensor
+
+__all__ = ["Sequential", "layer_from_config"]
 
 
-class Sequential:
+class Sequential(Model):
     """A linear stack of layers, built from an ``Input(shape)`` (or a first layer's
     ``input_shape=``) or lazily on the first call.
 
@@ -43,22 +38,32 @@ class Sequential:
         (3, 2)
     """
 
-    def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None):
-        self.name = name or unique_name("sequential")
-        self.layers: list[Layer] = []
+    _default_name = "sequential"
+
+    def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None,
+                 trainable: bool = True):
+        self._init_model(name, True)
+        self._layers: list[Layer] = []
         self.input_layer: InputLayer | None = None
-        self.built = False
-        self.compiled = False
-        self.optimizer: optimizers_module.Optimizer | None = None
-        self.loss: losses_module.Loss | None = None
-        self.metrics: list[metrics_module.Metric] = []
-        self.stop_training = False
-        self.history: History | None = None
-        self._compile_config: dict[str, Any] | None = None
+        self._chain: tuple[list[int], GraphPlan] | None = None
         for layer in layers or []:
             self.add(layer)
+        if not trainable:
+            self.trainable = False
 
     # ------------------------------------------------------------------ layers
+    @property
+    def layers(self) -> list[Layer]:
+        return self._layers
+
+    @property
+    def inputs(self) -> list[InputLayer]:
+        return [self.input_layer] if self.input_layer is not None else []
+
+    @property
+    def outputs(self) -> list[Any]:
+        return [None]  # always one output; a chain keeps no symbolic graph of its own
+
     @property
     def input_shape(self) -> tuple[Any, ...] | None:
         if self.input_layer is not None:
@@ -104,16 +109,6 @@ class Sequential:
         self.built = bool(self.layers) and all(lay.built for lay in self.layers)
         return layer
 
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """A layer by name or by index."""
-        if index is not None:
-            return self.layers[index]
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"No such layer: '{name}'. Existing layers are: "
-                         f"{[lay.name for lay in self.layers]}.")
-
     def build(self, input_shape: Sequence[Any]) -> None:
         """Build every layer for inputs of ``input_shape`` (batch axis first, may be None)."""
         shape = tuple(input_shape)
@@ -124,52 +119,47 @@ class Sequential:
             shape = layer.output_shape
         self.built = bool(self.layers)
 
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    def check_input_shape(self, input_shape: Any) -> None:
+        if self.input_layer is not None:
+            self._check_shape(self.input_layer, tuple(input_shape))
+
     # ----------------------------------------------------------------- calling
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
-        """Run the layers on ``x`` (arrays are cast to float32) and return a Tensor."""
-        if not isinstance(x, Tensor):
-            x = Tensor(as_input_array(x))
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        """Run the layers on ``x`` (arrays are cast to float32) and return a Tensor; on a
+        symbolic tensor (inside another model), record the call instead."""
         if not self.layers:
             raise ValueError(f"Sequential '{self.name}' has no layers.")
+        if is_symbolic(x):
+            return call_symbolic(self, x)
+        return self.call(x, training=training)
+
+    def call(self, x: Any, training: bool = False) -> Tensor:
+        if not isinstance(x, Tensor):
+            x = Tensor(as_input_array(x))
         if not self.built:
             self.build((None,) + x.shape[1:])
-        return run_layers(self.layers, x, training=training)
+        return self._chain_plan().run([x], training=training)[0]
 
-    # ----------------------------------------------------------------- weights
-    @property
-    def weights(self) -> list[Parameter]:
-        return [w for layer in self.layers for w in layer.weights]
+    def _structured_io(self, x: Any = None) -> bool:
+        return False  # one array in, one array out
 
-    @property
-    def trainable_weights(self) -> list[Parameter]:
-        return [w for layer in self.layers for w in layer.trainable_weights]
+    def _structured_outputs(self) -> bool:
+        return False
 
-    @property
-    def non_trainable_weights(self) -> list[Parameter]:
-        trainable = {id(w) for w in self.trainable_weights}
-        return [w for w in self.weights if id(w) not in trainable]
+    def _chain_plan(self) -> GraphPlan:
+        # the chain's plan, remade only when add() or pop() changed the layers
+        ids = [id(layer) for layer in self.layers]
+        if self._chain is None or self._chain[0] != ids:
+            self._chain = (ids, chain_plan(self.layers))
+        return self._chain[1]
 
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of all weights, layer by layer, in Keras's order."""
-        return [w for layer in self.layers for w in layer.get_weights()]
-
-    def set_weights(self, weights: Sequence[Any]) -> None:
-        """Replace all weights (the list ``get_weights`` returns); shapes must match."""
-        self._require_built("set_weights")
-        total = sum(len(layer.weights) for layer in self.layers)
-        if len(weights) != total:
-            raise ValueError(f"Sequential '{self.name}' has {total} weight arrays. "
-                             f"Received: {len(weights)} arrays.")
-        start = 0
-        for layer in self.layers:
-            n = len(layer.weights)
-            layer.set_weights(weights[start:start + n])
-            start += n
-
-    def count_params(self) -> int:
-        """Number of scalars in all weights."""
-        return sum(layer.count_params() for layer in self.layers)
-
+    # ------------------------------------------------------------------ config
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
         """The architecture: each layer's class name and config, and the built input shape."""
@@ -193,162 +183,6 @@ class Sequential:
             model.build(tuple(shape))
         return model
 
-    # ----------------------------------------------------------------- compile
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
-                metrics: Sequence[Any] | None = None) -> None:
-        """Choose the optimizer, loss and metrics for ``fit``/``evaluate``.
-
-        Args:
-            optimizer: "sgd", "adam", "rmsprop" or an Optimizer instance.
-            loss: a loss name ("binary_crossentropy", "mse"...) or a Loss instance.
-            metrics: e.g. ``["accuracy"]`` (resolved from the output and label shapes).
-        """
-        opt = optimizers_module.get(optimizer)
-        loss_obj = losses_module.get(loss) if loss is not None else None
-        if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
-            raise TypeError(f"compile: `metrics` must be a list. Received: metrics={metrics!r}")
-        mets = [metrics_module.get(m) for m in (metrics or [])]
-        self.optimizer, self.loss = opt, loss_obj
-        self.metrics = [metrics_module.Mean(name="loss")] + mets
-        self.compiled = True
-
-    def _require_compiled(self, who: str) -> None:
-        if not self.compiled or self.optimizer is None:
-            raise RuntimeError(f"You must call compile() before {who}().")
-        if self.loss is None:
-            raise ValueError(f"{who}(): the model was compiled without a loss. "
-                             "Pass compile(loss=...).")
-
-    def _require_built(self, who: str) -> None:
-        if not self.built:
-            raise ValueError(f"Sequential '{self.name}' is not built yet: give it an Input, "
-                             f"call it on data or call build() before {who}().")
-
-    def compile_config(self) -> dict[str, Any] | None:
-        """What ``compile`` was given, serialised (None when not compiled)."""
-        if not self.compiled:
-            return None
-        return {
-            "optimizer": optimizers_module.serialize(self.optimizer),
-            "loss": None if self.loss is None else losses_module.serialize(self.loss),
-            "metrics": [metrics_module.serialize(m) for m in self.metrics[1:]],
-        }
-
-    def compile_from_config(self, config: dict[str, Any]) -> None:
-        """Compile from ``compile_config()``'s output."""
-        self.compile(
-            optimizer=optimizers_module.deserialize(config["optimizer"]),
-            loss=None if config.get("loss") is None else losses_module.deserialize(config["loss"]),
-            metrics=[metrics_module.deserialize(m) for m in config.get("metrics", [])],
-        )
-
-    # ---------------------------------------------------------------- training
-    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1,
-            verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
-            validation_data: Any = None, shuffle: bool = True, initial_epoch: int = 0,
-            steps_per_epoch: int | None = None) -> History:
-        """Train for ``epochs`` epochs on arrays or an iterable of ``(x, y)`` batches.
-
-        Returns a ``History`` whose ``.history`` maps ``loss``, each metric and their
-        ``val_`` versions to per-epoch lists. Output is Keras's: ``Epoch i/N`` then a live bar
-        (``verbose=1`` on a terminal) or one line per epoch (``verbose=2``, or off a terminal).
-        ``validation_split`` holds out the last fraction of the arrays, before shuffling.
-        """
-        return training.fit(self, x, y, batch_size, epochs, verbose, callbacks,
-                            validation_split, validation_data, shuffle, initial_epoch,
-                            steps_per_epoch)
-
-    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32,
-                 verbose: Any = "auto", return_dict: bool = False, steps: int | None = None,
-                 callbacks: Any = None) -> Any:
-        """Loss (and metrics) over the data: a float, ``[loss, metric...]`` or a dict."""
-        return training.evaluate(self, x, y, batch_size, verbose, return_dict, steps, callbacks)
-
-    def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = "auto",
-                steps: int | None = None, callbacks: Any = None) -> np.ndarray:
-        """Outputs for arrays, or an iterable of ``x`` or ``(x, y)`` batches, concatenated."""
-        return training.predict(self, x, batch_size, verbose, steps, callbacks)
-
-    def _batch_logs(self, return_dict: bool) -> Any:
-        logs = {m.name: float(m.result()) for m in self.metrics}
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
-
-    def train_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
-        """One optimisation step on one batch; returns that batch's loss (and metrics)."""
-        self._require_compiled("train_on_batch")
-        for m in self.metrics:
-            m.reset_state()
-        training.train_step(self, as_input_array(x), np.asarray(y))
-        return self._batch_logs(return_dict)
-
-    def test_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
-        """Loss (and metrics) on one batch, without updating the weights."""
-        self._require_compiled("test_on_batch")
-        for m in self.metrics:
-            m.reset_state()
-        training.test_step(self, as_input_array(x), np.asarray(y))
-        return self._batch_logs(return_dict)
-
-    def predict_on_batch(self, x: Any) -> np.ndarray:
-        """Outputs for one batch: no graph, no callbacks, minimal overhead."""
-        x = as_input_array(x)
-        with no_grad(), batch_step(len(x)):
-            return self(x, training=False).data
-
-    # ------------------------------------------------------------------ output
-    def summary(self, line_length: int | None = None,
-                print_fn: Callable[[str], None] | None = None) -> None:
-        """Print Keras 3's table of layers, output shapes and parameter counts."""
-        summary.print_summary(self, line_length, print_fn)
-
-    # ------------------------------------------------------------------ saving
-    def save(self, filepath: str | os.PathLike) -> None:
-        """Save architecture, weights and (if compiled) compile config and optimizer state to
-        one ``.npz`` file, atomically. Reload with ``minicnn.load_model``."""
-        saving.save_model(self, filepath)
-
-    def save_weights(self, filepath: str | os.PathLike) -> None:
-        """Save only the weights (``.weights.npz`` by convention), atomically."""
-        saving.save_weights(self, filepath)
-
-    def load_weights(self, filepath: str | os.PathLike, allow_non_finite: bool = False) -> None:
-        """Load weights saved by ``save_weights`` (or ``save``); shapes must match, and NaN or
-        infinite weights are refused unless ``allow_non_finite=True``."""
-        saving.load_weights(self, filepath, allow_non_finite=allow_non_finite)
-
-    def export(self, filepath: str | os.PathLike, format: str = "onnx") -> None:
-        """Write the inference graph to ``filepath`` (Keras 3's spelling; only "onnx")."""
-        from minicnn.export import export_model
-
-        export_model(self, filepath, format)
 
     def __repr__(self) -> str:
         return f"<Sequential name={self.name!r} layers={len(self.layers)} built={self.built}>"
-
-
-def _layer_registry() -> dict[str, type[Layer]]:
-    registry = {}
-    for name in layers_module.__all__:
-        obj = getattr(layers_module, name)
-        if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer:
-            registry[obj.__name__] = obj
-    return registry
-
-
-def layer_from_config(spec: dict[str, Any]) -> Layer:
-    """Make a minicnn layer from ``{"class_name", "config"}`` (registry lookup, no imports).
-
-    Example:
-        >>> from minicnn.models.sequential import layer_from_config
-        >>> layer_from_config({"class_name": "Dense", "config": {"units": 3}}).units
-        3
-    """
-    registry = _layer_registry()
-    name = spec.get("class_name") if isinstance(spec, dict) else None
-    if name not in registry:
-        raise ValueError(f"Unknown layer class. Expected one of {sorted(registry)}. "
-                         f"Received: class_name={name!r}")
-    return registry[name].from_config(dict(spec.get("config", {})))

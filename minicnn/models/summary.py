@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from minicnn.models.sequential import Sequential
@@ -66,16 +66,17 @@ def column_widths(line_length: int, positions: tuple[float, ...] = (0.45, 0.80, 
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    """Greedy word wrap as rich does for a fixed-width cell; over-long words are folded."""
+    """Greedy word wrap as rich does for a fixed-width cell; a word longer than the cell gets
+    a line of its own, cut with an ellipsis (rich's default ``overflow="ellipsis"``)."""
     lines: list[str] = []
     current = ""
     for word in text.split(" "):
-        while len(word) > width:
+        if len(word) > width:
             if current:
                 lines.append(current)
                 current = ""
-            lines.append(word[:width])
-            word = word[width:]
+            lines.append(word[:width - 1] + "…")
+            continue
         if not current:
             current = word
         elif len(current) + 1 + len(word) <= width:
@@ -83,7 +84,8 @@ def _wrap(text: str, width: int) -> list[str]:
         else:
             lines.append(current)
             current = word
-    lines.append(current)
+    if current or not lines:
+        lines.append(current)
     return lines
 
 
@@ -118,12 +120,55 @@ def format_shape(shape: tuple | None) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
+def sequential_like(model: Any) -> bool:
+    """Keras's test for the 3-column table: a chain (one node per depth, each with at most one
+    input) with no layer called twice. Otherwise the table gains "Connected to".
+
+    Example:
+        >>> import minicnn as mc
+        >>> from minicnn.models.summary import sequential_like
+        >>> a = mc.Input((3,))
+        >>> sequential_like(mc.Model(a, mc.layers.Dense(2)(a)))
+        True
+        >>> sequential_like(mc.Model(a, mc.layers.add([a, mc.layers.Dense(3)(a)])))
+        False
+    """
+    nodes = getattr(model, "_nodes", None)
+    if nodes is None:  # a Sequential
+        return True
+    by_depth: dict[int, list[Any]] = {}
+    for node in nodes:
+        by_depth.setdefault(model._node_depth[id(node)], []).append(node)
+    if any(len(v) > 1 or len(v[0].inputs) > 1 for v in by_depth.values()):
+        return False
+    in_graph = {id(n) for n in nodes}
+    return all(sum(id(n) in in_graph for n in layer.inbound_nodes) <= 1
+               for layer in model.layers)
+
+
+def _layer_shape(layer: Any) -> str:
+    """Keras's Output Shape cell: from the layer's last call, else its built shape."""
+    nodes = layer.inbound_nodes
+    if nodes:
+        shapes = [format_shape(t.shape) for t in nodes[-1].outputs]
+        return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
+    return format_shape(layer.output_shape) if layer.built else "?"
+
+
+def _connections(model: Any, layer: Any) -> str:
+    in_graph = {id(n) for n in model._nodes}
+    refs = [f"{t.history[0].name}[{t.history[1]}][{t.history[2]}]"
+            for node in layer.inbound_nodes if id(node) in in_graph for t in node.inputs]
+    return ", ".join(refs) or "-"
+
+
 def summary_text(model: Sequential, line_length: int | None = None) -> str:
-    """The summary as a string (see ``Sequential.summary``).
+    """The summary as a string (see ``Model.summary``).
 
     Args:
-        model: a built ``Sequential``.
-        line_length: total width; default: the terminal's width minus 4, at most 88.
+        model: a built ``Sequential`` or ``Model``.
+        line_length: total width; default: the terminal's width minus 4, at most 88 (108 for
+            the 4-column table of a graph).
 
     Example:
         >>> import minicnn as mc
@@ -132,21 +177,29 @@ def summary_text(model: Sequential, line_length: int | None = None) -> str:
         >>> summary_text(model, line_length=60).splitlines()[-3]
         ' Total params: 8 (32.00 B)'
     """
+    chain = sequential_like(model)
     if line_length is None:
-        line_length = min(88, shutil.get_terminal_size().columns - 4)
-    widths = column_widths(line_length)
-    right = (False, False, True)
+        line_length = min(88 if chain else 108, shutil.get_terminal_size().columns - 4)
+    if chain:
+        widths = column_widths(line_length)
+        header = ["Layer (type)", "Output Shape", "Param #"]
+        right: tuple[bool, ...] = (False, False, True)
+    else:
+        widths = column_widths(line_length, (0.3, 0.56, 0.74, 1.0))
+        header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+        right = (False, False, True, False)
     lines = [f'Model: "{model.name}"',
              _rule(widths, "┏", "━", "┳", "┓"),
-             *_row(["Layer (type)", "Output Shape", "Param #"], widths, right, "┃"),
+             *_row(header, widths, right, "┃"),
              _rule(widths, "┡", "━", "╇", "┩")]
     for i, layer in enumerate(model.layers):
         if i:
             lines.append(_rule(widths, "├", "─", "┼", "┤"))
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        shape = format_shape(layer.output_shape) if layer.built else "?"
-        lines += _row([f"{layer.name} ({type(layer).__name__})", shape, params],
-                      widths, right, "│")
+        cells = [f"{layer.name} ({type(layer).__name__})", _layer_shape(layer), params]
+        if not chain:
+            cells.append(_connections(model, layer))
+        lines += _row(cells, widths, right, "│")
     lines.append(_rule(widths, "└", "─", "┴", "┘"))
     trainable = {id(w) for w in model.trainable_weights}
     weights = model.weights

@@ -25,8 +25,10 @@ from minicnn.models import guards
 from minicnn.models.data import (
     ArrayData,
     IterableData,
+    batch_len,
     check_input_shape,
     make_data,
+    output_arrays,
     split_validation,
 )
 from minicnn.ops.split import batch_step
@@ -94,7 +96,7 @@ def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
     for p in params:
         p.grad = None
     guards.check_input(x)
-    with batch_step(len(x)):
+    with batch_step(batch_len(x)):
         out = model(x, training=True)
         loss = model.loss(y, out)
         value = float(loss.data)
@@ -103,7 +105,7 @@ def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
         guards.check_gradients(model, params)
         with no_grad(), guards.deferred_interrupt():
             model.optimizer.apply(params)
-    _update_metrics(model, y, out.data, value, len(x))
+    _update_metrics(model, y, output_arrays(out), value, batch_len(x))
     return value
 
 
@@ -118,10 +120,10 @@ def test_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
         >>> training.test_step(model, np.zeros((4, 2), np.float32), np.full((4, 1), 2.0))
         4.0
     """
-    with no_grad(), batch_step(len(x)):
+    with no_grad(), batch_step(batch_len(x)):
         out = model(x, training=False)
         value = float(model.loss(y, out).data)
-    _update_metrics(model, y, out.data, value, len(x))
+    _update_metrics(model, y, output_arrays(out), value, batch_len(x))
     return value
 
 

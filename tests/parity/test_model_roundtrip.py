@@ -68,13 +68,21 @@ def test_minicnn_save_to_keras_file_and_back(keras, record, tmp_path, images):
         from_keras(tmp_path / "catdog.weights.h5")
 
 
-def test_unbuilt_or_functional_models_are_rejected(keras):
+def test_unbuilt_or_subclassed_models_are_rejected(keras):
     with pytest.raises(KerasCompatError, match="not built"):
         from_keras(keras.Sequential([keras.layers.Dense(2)]))
-    inputs = keras.Input((3,))
-    functional = keras.Model(inputs, keras.layers.Dense(1)(inputs))
-    with pytest.raises(KerasCompatError, match="only keras.Sequential"):
-        from_keras(functional)
+
+    # functional models convert: tests/parity/test_functional_parity.py
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+    with pytest.raises(KerasCompatError, match="not subclassed"):
+        from_keras(Subclassed())
     with pytest.raises(KerasCompatError, match="not built"):
         to_keras(mc.Sequential([mc.layers.Dense(2)]))
 

@@ -1,0 +1,193 @@
+"""The graph runner shared by ``Sequential`` and ``Model``, and Keras's graph mapping.
+
+A model runs as a list of ``Step`` s in topological order; each step calls one layer on
+values looked up by key and stores its outputs under new keys. A ``Sequential`` is the chain
+``0 -> 1 -> ... -> n``; a functional ``Model`` gets its steps from ``map_graph``. ``GraphPlan``
+also finds the Conv2D + MaxPooling2D pairs that ``minicnn.models.fusion`` can run as one
+operation: the pool must be the only consumer of the convolution's output, and that output must
+not be a model output (nobody else may see the unpooled activations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from minicnn.layers.base import Layer
+from minicnn.layers.node import Node, SymbolicTensor, flatten, pack_like
+from minicnn.models.fusion import fusable, run_layers
+from minicnn.tensor import Tensor
+
+
+class Step:
+    """Call ``layer`` on the values under ``args`` (a key, or a list of keys); store its
+    outputs under ``outputs`` (one key per output tensor)."""
+
+    def __init__(self, layer: Layer, args: Any, outputs: Sequence[Any]):
+        self.layer = layer
+        self.args = args
+        self.inputs = flatten(args)
+        self.outputs = list(outputs)
+
+
+class GraphPlan:
+    """Steps in execution order, with their fusable pairs and when each value can be dropped.
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.models.graph import GraphPlan, Step
+        >>> conv, pool = mc.layers.Conv2D(2, 3, activation="relu"), mc.layers.MaxPooling2D(2)
+        >>> plan = GraphPlan([Step(conv, 0, [1]), Step(pool, 1, [2])], [0], [2])
+        >>> plan.fused
+        {0: 1}
+        >>> plan.run([mc.Tensor(np.ones((1, 6, 6, 1), np.float32))])[0].shape
+        (1, 2, 2, 2)
+    """
+
+    def __init__(self, steps: Sequence[Step], input_keys: Sequence[Any],
+                 output_keys: Sequence[Any]):
+        self.steps = list(steps)
+        self.input_keys = list(input_keys)
+        self.output_keys = list(output_keys)
+        uses: dict[Any, list[int]] = {}
+        for i, step in enumerate(self.steps):
+            for key in step.inputs:
+                uses.setdefault(key, []).append(i)
+        protected = set(self.output_keys)
+        self.fused: dict[int, int] = {}
+        for i, step in enumerate(self.steps):
+            if len(step.outputs) != 1 or step.outputs[0] in protected:
+                continue
+            users = uses.get(step.outputs[0], [])
+            if len(users) == 1:
+                j = users[0]
+                nxt = self.steps[j]
+                if not isinstance(nxt.args, list) and fusable(step.layer, nxt.layer):
+                    self.fused[i] = j
+        # the last step that reads each value, so intermediate activations are dropped early
+        self.last_use = {key: max(idx) for key, idx in uses.items() if key not in protected}
+
+    def run(self, inputs: Sequence[Tensor], training: bool = False) -> list[Tensor]:
+        """The output values for ``inputs`` (one Tensor per input key)."""
+        values: dict[Any, Any] = dict(zip(self.input_keys, inputs))
+        skip: set[int] = set()
+        for i, step in enumerate(self.steps):
+            if i in skip:
+                continue
+            j = self.fused.get(i)
+            if j is not None:  # run_layers fuses the pair (or runs both when fusion is off)
+                pool = self.steps[j]
+                values[pool.outputs[0]] = run_layers([step.layer, pool.layer],
+                                                     values[step.args], training=training)
+                skip.add(j)
+                self._drop(values, i)
+                continue
+            args = pack_like(step.args, [values[k] for k in step.inputs])
+            out = step.layer(args, training=training)
+            for key, value in zip(step.outputs, flatten(out)):
+                values[key] = value
+            self._drop(values, i)
+        return [values[k] for k in self.output_keys]
+
+    def _drop(self, values: dict[Any, Any], i: int) -> None:
+        for key in self.steps[i].inputs:
+            if self.last_use.get(key) == i:
+                values.pop(key, None)
+
+
+def chain_plan(layers: Sequence[Layer]) -> GraphPlan:
+    """The plan of a ``Sequential``: layer ``i`` reads value ``i`` and writes value ``i + 1``."""
+    steps = [Step(layer, i, [i + 1]) for i, layer in enumerate(layers)]
+    return GraphPlan(steps, [0], [len(layers)])
+
+
+def _node_of(tensor: SymbolicTensor) -> Node:
+    layer, node_index, _ = tensor.history
+    return layer.inbound_nodes[node_index]
+
+
+def map_graph(inputs: Sequence[SymbolicTensor], outputs: Sequence[SymbolicTensor]
+              ) -> tuple[list[Node], list[Layer], dict[int, int]]:
+    """Walk back from ``outputs`` to ``inputs``: the nodes in topological order, the layers in
+    Keras's order, and each node's depth (by ``id``).
+
+    Keras's order (which ``model.layers`` and ``get_weights`` follow) is by decreasing depth,
+    the depth of a node being the longest path from it to an output, a shared layer taking its
+    deepest node's; ties keep the order of a depth-first walk from the outputs.
+
+    Raises:
+        ValueError: a tensor the outputs need cannot be computed from ``inputs`` (graph
+            disconnected), or two layers share a name.
+    """
+    input_ids = {id(t) for t in inputs}
+    finished: set[int] = set()
+    order: list[Node] = []
+    first_seen: dict[int, int] = {}
+    layers_by_id: dict[int, Layer] = {}
+    for out in outputs:
+        stack: list[tuple[Node, int]] = [(_node_of(out), 0)]
+        if id(out) in input_ids and not stack[0][0].is_input:
+            continue  # an intermediate tensor given as both input and output
+        while stack:
+            node, k = stack.pop()
+            if k == 0:
+                if id(node) in finished:
+                    continue
+                first_seen.setdefault(id(node.layer), len(first_seen))
+                layers_by_id[id(node.layer)] = node.layer
+            parents = [] if node.is_input else node.inputs
+            if k < len(parents):
+                stack.append((node, k + 1))
+                tensor = parents[k]
+                parent = _node_of(tensor)
+                if id(parent) in finished:
+                    continue
+                if id(tensor) in input_ids and not parent.is_input:
+                    finished.add(id(parent))  # the graph starts at this tensor
+                    continue
+                stack.append((parent, 0))
+            else:
+                finished.add(id(node))
+                order.append(node)
+    in_graph = {id(n) for n in order}
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    for node in reversed(order):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        if not node.is_input:
+            for parent in node.parent_nodes:
+                if id(parent) in in_graph:
+                    node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    for t in inputs:  # an unused Input is still one of the model's layers
+        if id(t.history[0]) not in layer_depth and _node_of(t).is_input:
+            layer_depth[id(t.history[0])] = 0
+            first_seen[id(t.history[0])] = -1
+            layers_by_id[id(t.history[0])] = t.history[0]
+    layers = sorted(layers_by_id.values(),
+                    key=lambda lay: (-layer_depth[id(lay)], first_seen[id(lay)]))
+
+    computable = set(input_ids)
+    for node in order:
+        for t in node.inputs:
+            if id(t) not in computable:
+                raise ValueError(
+                    f"Graph disconnected: cannot obtain the value of tensor {t!r} for layer "
+                    f"'{node.layer.name}' from the model's inputs. Pass the Input it comes "
+                    "from in `inputs`."
+                )
+        if node.is_input and id(node.outputs[0]) not in input_ids:
+            continue
+        computable.update(id(t) for t in node.outputs)
+    for t in outputs:
+        if id(t) not in computable:
+            raise ValueError(
+                f"Graph disconnected: the output {t!r} cannot be computed from the model's "
+                "inputs. Pass the Input it comes from in `inputs`."
+            )
+    names = [lay.name for lay in layers]
+    for name in names:
+        if names.count(name) > 1:
+            raise ValueError(f'The name "{name}" is used {names.count(name)} times in the '
+                             "model. All layer names should be unique.")
+    return order, layers, node_depth
