@@ -57,8 +57,8 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
 
 
 class GlobalMaxPooling2D(_GlobalPooling2D):
-    """Maximum of each channel over the whole image; ties send the gradient to the first maximum
-    (row-major order), as MaxPooling2D.
+    """Maximum of each channel over the whole image. Tied maxima share the gradient equally, as
+    in Keras (whose layer is ``reduce_max``; MaxPooling2D instead picks the first maximum).
 
     Args:
         keepdims: keep the spatial axes as size 1.

@@ -81,7 +81,7 @@ class DepthwiseConv2DFn(Function):
         >>> x = mc.Tensor(np.ones((1, 3, 3, 2)))
         >>> w = mc.Tensor(np.stack([np.ones((3, 3)), 2 * np.ones((3, 3))], -1)[..., None])
         >>> DepthwiseConv2DFn.apply(x, w).data.ravel()
-        array([ 9., 18.], dtype=float32)
+        array([ 9., 18.])
     """
 
     def forward(self, x, w, b=None, strides=(1, 1), padding="valid", dilation=(1, 1),

@@ -33,7 +33,7 @@ class DilatedConv2DFn(Function):
         >>> x = mc.Tensor(np.arange(25.0).reshape(1, 5, 5, 1))
         >>> w = mc.Tensor(np.ones((2, 2, 1, 1)))
         >>> DilatedConv2DFn.apply(x, w, dilation=(4, 4)).data.ravel()   # the four corners
-        array([48.], dtype=float32)
+        array([48.])
     """
 
     def forward(self, x, w, b=None, strides=(1, 1), padding="valid", dilation=(1, 1), groups=1,

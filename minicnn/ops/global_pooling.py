@@ -16,7 +16,7 @@ class GlobalAvgPool2DFn(Function):
         >>> import numpy as np, minicnn as mc
         >>> from minicnn.ops.global_pooling import GlobalAvgPool2DFn
         >>> GlobalAvgPool2DFn.apply(mc.Tensor(np.arange(4.0).reshape(1, 2, 2, 1))).data
-        array([[1.5]], dtype=float32)
+        array([[1.5]])
     """
 
     def forward(self, x, keepdims=False):
@@ -30,8 +30,11 @@ class GlobalAvgPool2DFn(Function):
 
 
 class GlobalMaxPool2DFn(Function):
-    """Maximum over H and W; the gradient goes to the first maximum (in row-major H, W order),
-    as ``max_pool2d``'s does. Use ``global_max_pool2d``.
+    """Maximum over H and W. Use ``global_max_pool2d``.
+
+    Tied maxima share the gradient equally, as TensorFlow's ``reduce_max`` (which Keras's
+    GlobalMaxPooling2D is) does; this differs from MaxPooling2D, whose TF op sends it to the
+    first maximum. A NaN in a channel makes its maximum NaN, as in TensorFlow.
 
     Shape: (N, H, W, C) -> (N, C), or (N, 1, 1, C) with ``keepdims``
 
@@ -41,22 +44,19 @@ class GlobalMaxPool2DFn(Function):
         >>> x = mc.Tensor(np.array([1.0, 5.0, 5.0, 2.0]).reshape(1, 2, 2, 1), requires_grad=True)
         >>> GlobalMaxPool2DFn.apply(x).sum().backward()
         >>> x.grad.ravel()
-        array([0., 1., 0., 0.], dtype=float32)
+        array([0. , 0.5, 0.5, 0. ])
     """
 
     def forward(self, x, keepdims=False):
-        N, H, W, C = x.shape
-        flat = x.reshape(N, H * W, C)
-        self.argmax = flat.argmax(axis=1)[:, None, :]  # first maximum of each (image, channel)
-        self.x_shape = x.shape
-        y = np.take_along_axis(flat, self.argmax, axis=1)  # (N, 1, C)
-        return y.reshape(N, 1, 1, C) if keepdims else y.reshape(N, C)
+        y = x.max(axis=(1, 2), keepdims=True)  # (N, 1, 1, C)
+        self.x, self.y = x, y
+        return y if keepdims else y.reshape(x.shape[0], x.shape[3])
 
     def backward(self, gy):
-        N, H, W, C = self.x_shape
-        gx = np.zeros((N, H * W, C), dtype=gy.dtype)
-        np.put_along_axis(gx, self.argmax, gy.reshape(N, 1, C), axis=1)
-        return gx.reshape(self.x_shape)
+        N, _, _, C = self.x.shape
+        winners = (self.x == self.y).astype(gy.dtype)
+        winners /= winners.sum(axis=(1, 2), keepdims=True)
+        return winners * gy.reshape(N, 1, 1, C)
 
 
 def _check(x: Tensor, who: str) -> None:
@@ -80,7 +80,7 @@ def global_avg_pool2d(x: Tensor, keepdims: bool = False, who: str = "global_avg_
 
 
 def global_max_pool2d(x: Tensor, keepdims: bool = False, who: str = "global_max_pool2d"):
-    """Maximum over the spatial axes; the gradient goes to the first maximum.
+    """Maximum over the spatial axes; tied maxima share the gradient, as TensorFlow's.
 
     Shape: (N, H, W, C) -> (N, C), or (N, 1, 1, C) with ``keepdims``
 

@@ -16,9 +16,10 @@ class ZeroPad2DFn(Function):
     Example:
         >>> import numpy as np, minicnn as mc
         >>> from minicnn.ops.padding import ZeroPad2DFn
-        >>> ZeroPad2DFn.apply(mc.Tensor(np.ones((1, 1, 1, 1))), padding=((1, 0), (0, 1))).data[0, ..., 0]
+        >>> x = mc.Tensor(np.ones((1, 1, 1, 1)))
+        >>> ZeroPad2DFn.apply(x, padding=((1, 0), (0, 1))).data[0, ..., 0]
         array([[0., 0.],
-               [1., 0.]], dtype=float32)
+               [1., 0.]])
     """
 
     def forward(self, x, padding=((1, 1), (1, 1))):

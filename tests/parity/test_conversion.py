@@ -82,8 +82,8 @@ def test_weights_move_both_ways(keras):
 
 
 @pytest.mark.parametrize("make,option", [
-    (lambda L: L.Conv2D(2, 3, dilation_rate=2), "dilation_rate"),
-    (lambda L: L.Conv2D(4, 3, groups=2), "groups"),
+    (lambda L: L.BatchNormalization(renorm=True), "renorm"),
+    (lambda L: L.DepthwiseConv2D(3, depthwise_regularizer="l2"), "depthwise_regularizer"),
     (lambda L: L.Conv2D(2, 3, data_format="channels_first"), "data_format"),
     (lambda L: L.Conv2D(2, 3, kernel_regularizer="l2"), "kernel_regularizer"),
     (lambda L: L.Dense(2, bias_constraint="non_neg"), "bias_constraint"),
