@@ -370,3 +370,35 @@ def test_sequential_with_batch_norm_trains_in_step_with_keras(keras, record):
     x = rng.standard_normal((4, 8, 8, 3)).astype(np.float32)
     compare(record, "sequential_bn.predict", model.predict(x, verbose=0),
             kmodel.predict(x, verbose=0), FORWARD_TOL)
+
+
+def test_to_keras_and_back_keeps_layers_weights_and_predictions(keras, record):
+    """A minicnn Sequential of the new layers, trained a little (so BN statistics are not the
+    initial ones), goes to Keras and back with the same names, weights and predictions."""
+    from minicnn.keras_compat import to_keras
+
+    mc.set_seed(3)
+    model = mc.Sequential([
+        mc.Input((8, 8, 3)), mc.ZeroPadding2D(1), mc.Conv2D(4, 3, dilation_rate=2),
+        mc.BatchNormalization(), mc.ReLU(6.0),
+        mc.SeparableConv2D(4, 3, padding="same", depth_multiplier=2),
+        mc.Conv2D(4, 3, groups=2, padding="same"),
+        mc.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2),
+        mc.LeakyReLU(), mc.GlobalMaxPooling2D(keepdims=True), mc.Reshape((-1,)),
+        mc.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    rng = np.random.default_rng(36)
+    x = rng.standard_normal((8, 8, 8, 3)).astype(np.float32)
+    model.fit(x, rng.integers(0, 2, (8, 1)).astype(np.float32), epochs=2, batch_size=4,
+              verbose=0)
+    kmodel = to_keras(model)
+    assert [layer.name for layer in kmodel.layers] == [layer.name for layer in model.layers]
+    for mine, theirs in zip(model.get_weights(), kmodel.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    compare(record, "roundtrip_modern.minicnn_vs_keras", model.predict(x, verbose=0),
+            kmodel.predict(x, verbose=0), FORWARD_TOL)
+    back = from_keras(kmodel)
+    assert [layer.get_config() for layer in back.layers] == [
+        layer.get_config() for layer in model.layers]
+    np.testing.assert_array_equal(back.predict(x, verbose=0), model.predict(x, verbose=0))
