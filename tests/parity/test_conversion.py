@@ -111,7 +111,7 @@ def test_initializer_with_non_default_arguments_is_rejected(keras):
 
 
 @pytest.mark.parametrize("make", [
-    lambda L: L.BatchNormalization(), lambda L: L.Conv1D(2, 3), lambda L: L.GlobalMaxPooling2D(),
+    lambda L: L.LayerNormalization(), lambda L: L.Conv1D(2, 3), lambda L: L.GlobalMaxPooling1D(),
 ])
 def test_unsupported_layer_is_named(keras, make):
     layer = make(keras.layers)
