@@ -14,8 +14,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from minicnn.kernels import depthwise as K
 from minicnn.kernels.geometry import output_size_and_padding
 from minicnn.tensor import Function, Tensor
+
+#: float32 convolutions run the numba kernels of ``minicnn.kernels.depthwise`` (the tap loop
+#: below is their NumPy twin, and the float64 route of the gradient checks). Tests turn it off
+#: to compare the two.
+USE_KERNELS = True
+
+
+def _fast(*arrays) -> bool:
+    return USE_KERNELS and all(a.dtype == np.float32 for a in arrays)
 
 
 def window_geometry(x_shape, kernel_size, strides, padding, dilation, who):
@@ -90,6 +100,15 @@ class DepthwiseConv2DFn(Function):
         N = x.shape[0]
         OH, OW, PT, PL, Hp, Wp = window_geometry(x.shape, (KH, KW), strides, padding, dilation,
                                                  who)
+        self.w, self.x_shape = w, x.shape
+        self.geometry = (OH, OW, PT, PL, strides, dilation)
+        if _fast(x, w):  # numba: no padded copy, parallel over images
+            self.x = x = np.ascontiguousarray(x)
+            y = np.empty((N, OH, OW, C * M), dtype=np.float32)
+            K.depthwise_forward(x, np.ascontiguousarray(w), *strides, *dilation, PT, PL, y)
+            if b is not None:
+                y += b
+            return y
         xp = pad_input(x, PT, PL, Hp, Wp)
         y = np.zeros((N, OH, OW, C, M), dtype=np.result_type(x, w))
         for kh in range(KH):
@@ -99,16 +118,24 @@ class DepthwiseConv2DFn(Function):
         y = y.reshape(N, OH, OW, C * M)  # channel c*M + m, as TensorFlow orders them
         if b is not None:
             y += b
-        self.xp, self.w, self.x_shape = xp, w, x.shape
-        self.geometry = (OH, OW, PT, PL, strides, dilation)
+        self.xp = xp
         return y
 
     def backward(self, gy):
         KH, KW, C, M = self.w.shape
         N, H, W, _ = self.x_shape
         OH, OW, PT, PL, strides, dilation = self.geometry
-        gy5 = gy.reshape(N, OH, OW, C, M)
         want_gx, want_gw = self.needs_input_grad[:2]
+        gb = gy.sum(axis=(0, 1, 2)) if self.needs_input_grad[2:] == (True,) else None
+        if hasattr(self, "x"):  # the numba route of forward
+            gx = np.empty(self.x_shape, dtype=np.float32) if want_gx else np.empty((N, 0, 0, 0),
+                                                                                   np.float32)
+            parts = np.empty((N, KH, KW, C, M), dtype=np.float32)  # one per image: no races
+            K.depthwise_backward(self.x, np.ascontiguousarray(self.w), np.ascontiguousarray(gy),
+                                 *strides, *dilation, PT, PL, want_gx, gx, parts)
+            gw = parts.sum(axis=0, dtype=np.float64).astype(np.float32) if want_gw else None
+            return (gx if want_gx else None, gw, gb)[:len(self.needs_input_grad)]
+        gy5 = gy.reshape(N, OH, OW, C, M)
         gxp = np.zeros_like(self.xp) if want_gx else None
         gw = np.zeros_like(self.w) if want_gw else None
         for kh in range(KH):
@@ -119,10 +146,7 @@ class DepthwiseConv2DFn(Function):
                 if want_gw:
                     gw[kh, kw] = np.einsum("nhwc,nhwcm->cm", self.xp[index], gy5)
         gx = gxp[:, PT:PT + H, PL:PL + W, :] if want_gx else None
-        if len(self.needs_input_grad) == 3:
-            gb = gy.sum(axis=(0, 1, 2)) if self.needs_input_grad[2] else None
-            return gx, gw, gb
-        return gx, gw
+        return (gx, gw, gb)[:len(self.needs_input_grad)]
 
 
 def depthwise_conv2d(x: Tensor, w: Tensor, b: Tensor | None = None, strides=(1, 1),

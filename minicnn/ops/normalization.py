@@ -12,7 +12,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from minicnn.kernels import normalization as K
 from minicnn.tensor import Function, Tensor
+
+#: float32 inputs normalised over their last axis run the numba kernels of
+#: ``minicnn.kernels.normalization`` (the NumPy code here is their twin, and the float64 route
+#: of the gradient checks). Tests turn it off to compare the two.
+USE_KERNELS = True
+
+
+def _fast(x: np.ndarray, axis: int) -> bool:
+    return (USE_KERNELS and x.dtype == np.float32 and axis % x.ndim == x.ndim - 1
+            and x.flags.c_contiguous)
 
 
 def reduction_axes(ndim: int, axis: int) -> tuple[int, ...]:
@@ -38,6 +49,14 @@ def moments(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
         >>> moments(np.array([[1.0], [3.0]]))
         (array([2.]), array([1.]))
     """
+    if _fast(x, axis):  # one pass in float64, shifted by the first row against cancellation
+        x2 = x.reshape(-1, x.shape[-1])
+        shift = x2[0].astype(np.float64)
+        sums, squares = K.partial_sums_buffer(x2.shape[1]), K.partial_sums_buffer(x2.shape[1])
+        K.channel_sums(x2, shift, sums, squares)
+        mean = sums.sum(axis=0) / len(x2)
+        var = squares.sum(axis=0) / len(x2) - np.square(mean - shift)
+        return mean.astype(x.dtype), np.maximum(var, 0.0).astype(x.dtype)
     axes = reduction_axes(x.ndim, axis)
     mean = x.mean(axis=axes, keepdims=True)
     var = np.square(x - mean).mean(axis=axes)  # biased: divided by R, as tf.nn.moments
@@ -75,12 +94,21 @@ class BatchNormFn(Function):
         var = np.asarray(var, dtype).reshape(shape)
         rstd = 1.0 / np.sqrt(var + dtype.type(epsilon))
         inv = rstd * gamma.reshape(shape)
-        y = x * inv + (beta.reshape(shape) - mean * inv)
+        shift = beta.reshape(shape) - mean * inv
         self.x, self.mean, self.rstd, self.gamma = x, mean, rstd, gamma.reshape(shape)
         self.axes, self.batch_stats = axes, batch_stats
+        self.fast = _fast(x, axis) and dtype == np.float32
+        if self.fast:  # numba: one parallel pass, no temporaries
+            y = np.empty_like(x)
+            K.scale_shift(x.reshape(-1, x.shape[-1]), inv.ravel(), shift.ravel(),
+                          y.reshape(-1, x.shape[-1]))
+            return y
+        y = x * inv + shift
         return y.astype(dtype, copy=False)
 
     def backward(self, gy):
+        if self.fast:
+            return self._backward_kernels(np.ascontiguousarray(gy))
         xhat = (self.x - self.mean) * self.rstd
         gbeta = gy.sum(axis=self.axes, keepdims=True)
         ggamma = (gy * xhat).sum(axis=self.axes, keepdims=True)
@@ -92,6 +120,26 @@ class BatchNormFn(Function):
             else:
                 gx = gy * (self.gamma * self.rstd)
         return gx, ggamma.reshape(-1), gbeta.reshape(-1)
+
+    def _backward_kernels(self, gy):
+        """The same gradients from the numba kernels (float64 sums, one pass each)."""
+        C = self.x.shape[-1]
+        x2, gy2 = self.x.reshape(-1, C), gy.reshape(-1, C)
+        mean, rstd = self.mean.ravel(), self.rstd.ravel()
+        sums_gb, sums_gg = K.partial_sums_buffer(C), K.partial_sums_buffer(C)
+        K.grad_sums(gy2, x2, mean, rstd, sums_gb, sums_gg)
+        gbeta, ggamma = sums_gb.sum(axis=0), sums_gg.sum(axis=0)
+        gx = None
+        if self.needs_input_grad[0]:
+            k = (self.gamma.ravel() * rstd).astype(np.float32)
+            if self.batch_stats:
+                gb_mean, gg_mean = gbeta / len(x2), ggamma / len(x2)
+            else:
+                gb_mean = gg_mean = np.zeros(C)
+            gx = np.empty_like(gy)
+            K.input_grad(gy2, x2, mean, rstd, k, gb_mean.astype(np.float32),
+                         gg_mean.astype(np.float32), gx.reshape(-1, C))
+        return gx, ggamma.astype(np.float32), gbeta.astype(np.float32)
 
 
 def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, mean: np.ndarray, var: np.ndarray,
