@@ -2,7 +2,8 @@
 ``dilation_rate != 1`` or ``groups != 1`` (``minicnn.ops.conv`` keeps the fast ordinary case).
 
 A loop over the KH*KW kernel taps: tap (kh, kw) reads one strided slice of the zero-padded input
-(rows ``oh*SH + kh*DH - PT``) and multiplies it by ``w[kh, kw]`` group by group.
+(rows ``oh*SH + kh*DH - PT``) and multiplies it by ``w[kh, kw]`` group by group: one batched
+matmul (G, P, Cg) @ (G, Cg, Fg) per tap, so BLAS does the work (P = N*OH*OW output pixels).
 
 Notation:
     x (N, H, W, C), w (KH, KW, C/G, F) with G groups (Keras's layout), y (N, OH, OW, F).
@@ -16,6 +17,22 @@ import numpy as np
 
 from minicnn.ops.depthwise import pad_input, tap_slice, window_geometry
 from minicnn.tensor import Function, Tensor
+
+
+def _by_group(a, G):
+    """(..., G*K) -> (G, rows, K): the last axis split into G groups, the rest flattened.
+
+    Used for activations (N, OH, OW, C) and for one kernel tap (Cg, F), whose F output channels
+    are group-major (group g owns g*Fg..(g+1)*Fg - 1).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.ops.dilated import _by_group
+        >>> _by_group(np.arange(8).reshape(2, 4), 2)[1]
+        array([[2, 3],
+               [6, 7]])
+    """
+    return a.reshape(-1, G, a.shape[-1] // G).transpose(1, 0, 2)
 
 
 class DilatedConv2DFn(Function):
@@ -43,14 +60,13 @@ class DilatedConv2DFn(Function):
         OH, OW, PT, PL, Hp, Wp = window_geometry(x.shape, (KH, KW), strides, padding, dilation,
                                                  who)
         xp = pad_input(x, PT, PL, Hp, Wp)
-        y = np.zeros((N, OH, OW, G, Fg), dtype=np.result_type(x, w))
+        P = N * OH * OW
+        y = np.zeros((G, P, Fg), dtype=np.result_type(x, w))
         for kh in range(KH):
             for kw in range(KW):
-                x_tap = xp[tap_slice(kh, kw, OH, OW, strides, dilation)]
-                x_tap = x_tap.reshape(N, OH, OW, G, Cg)
-                w_tap = w[kh, kw].reshape(Cg, G, Fg)
-                y += np.einsum("nhwgc,cgf->nhwgf", x_tap, w_tap)
-        y = y.reshape(N, OH, OW, F)
+                x_tap = xp[tap_slice(kh, kw, OH, OW, strides, dilation)]  # (N, OH, OW, C)
+                y += _by_group(x_tap, G) @ _by_group(w[kh, kw], G)      # (G, P, Fg)
+        y = y.transpose(1, 0, 2).reshape(N, OH, OW, F)  # group g's outputs are g*Fg..
         if b is not None:
             y += b
         self.xp, self.w, self.x_shape, self.groups = xp, w, x.shape, G
@@ -62,20 +78,19 @@ class DilatedConv2DFn(Function):
         N, H, W, C = self.x_shape
         G = self.groups
         OH, OW, PT, PL, strides, dilation = self.geometry
-        gy5 = gy.reshape(N, OH, OW, G, F // G)
+        gy_g = _by_group(gy, G)  # (G, P, Fg)
         want_gx, want_gw = self.needs_input_grad[:2]
         gxp = np.zeros_like(self.xp) if want_gx else None
         gw = np.zeros_like(self.w) if want_gw else None
         for kh in range(KH):
             for kw in range(KW):
                 index = tap_slice(kh, kw, OH, OW, strides, dilation)
-                w_tap = self.w[kh, kw].reshape(Cg, G, F // G)
-                if want_gx:
-                    gx_tap = np.einsum("nhwgf,cgf->nhwgc", gy5, w_tap)
-                    gxp[index] += gx_tap.reshape(N, OH, OW, C)
-                if want_gw:
-                    x_tap = self.xp[index].reshape(N, OH, OW, G, Cg)
-                    gw[kh, kw] = np.einsum("nhwgc,nhwgf->cgf", x_tap, gy5).reshape(Cg, F)
+                if want_gx:  # (G, P, Fg) @ (G, Fg, Cg) -> pixels back in (N, OH, OW, C)
+                    gx_tap = gy_g @ _by_group(self.w[kh, kw], G).transpose(0, 2, 1)
+                    gxp[index] += gx_tap.transpose(1, 0, 2).reshape(N, OH, OW, C)
+                if want_gw:  # (G, Cg, P) @ (G, P, Fg) -> (Cg, F) in Keras's layout
+                    gw_tap = _by_group(self.xp[index], G).transpose(0, 2, 1) @ gy_g
+                    gw[kh, kw] = gw_tap.transpose(1, 0, 2).reshape(Cg, F)
         gx = gxp[:, PT:PT + H, PL:PL + W, :] if want_gx else None
         if len(self.needs_input_grad) == 3:
             gb = gy.sum(axis=(0, 1, 2)) if self.needs_input_grad[2] else None
