@@ -246,8 +246,8 @@ def test_leaky_relu(tf, keras, record, negative_slope):
 @pytest.mark.parametrize("make", [
     lambda L: L.ReLU(), lambda L: L.ReLU(6.0), lambda L: L.LeakyReLU(),
     lambda L: L.ReLU(threshold=1.0), lambda L: L.ReLU(4.0, 0.1, 0.5),
-    lambda L: L.GlobalMaxPooling2D(),
-], ids=["relu", "relu6", "leaky", "threshold", "all-options", "global-max"])
+    lambda L: L.GlobalMaxPooling2D(), lambda L: L.Activation("relu"),
+], ids=["relu", "relu6", "leaky", "threshold", "all-options", "global-max", "activation-relu"])
 def test_nan_propagates_as_in_tensorflow(keras, make):
     x = np.array([-1.0, np.nan, 3.0, 7.0, 0.25, np.nan, -4.0, 2.0], np.float32).reshape(2, 2, 2, 1)
     klayer = make(keras.layers)
