@@ -18,7 +18,7 @@ import pytest
 from parity_tools import FORWARD_TOL, GRAD_TOL, compare, rel_err, run_minicnn
 
 import minicnn as mc
-from minicnn.keras_compat import from_keras, layer_from_keras
+from minicnn.keras_compat import from_keras, layer_from_keras, to_keras
 
 STEP_TOL = 1e-5  # moving statistics and normalised outputs over a few steps, float32
 
@@ -375,8 +375,6 @@ def test_sequential_with_batch_norm_trains_in_step_with_keras(keras, record):
 def test_to_keras_and_back_keeps_layers_weights_and_predictions(keras, record):
     """A minicnn Sequential of the new layers, trained a little (so BN statistics are not the
     initial ones), goes to Keras and back with the same names, weights and predictions."""
-    from minicnn.keras_compat import to_keras
-
     mc.set_seed(3)
     model = mc.Sequential([
         mc.Input((8, 8, 3)), mc.ZeroPadding2D(1), mc.Conv2D(4, 3, dilation_rate=2),
