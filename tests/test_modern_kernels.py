@@ -3,6 +3,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minicnn as mc
 from minicnn.ops import depthwise, normalization
@@ -56,6 +58,41 @@ def test_depthwise_kernels_match_numpy_twin(monkeypatch, xs, ks, strides, paddin
     fast, plain = _both_routes(monkeypatch, depthwise, run)
     for name, a, b in zip(("y", "gx", "gw", "gb"), fast, plain):
         assert a.dtype == np.float32, name
+        _close(a, b)
+
+
+@st.composite
+def depthwise_case(draw):
+    N, H, W = draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    C, M = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    dilated = draw(st.booleans())
+    DH, DW = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if dilated else (1, 1)
+    SH, SW = (1, 1) if dilated else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    # a window that fits when 'valid': (K - 1) * D + 1 <= size
+    KH = draw(st.integers(1, (H - 1) // DH + 1 if padding == "valid" else 5))
+    KW = draw(st.integers(1, (W - 1) // DW + 1 if padding == "valid" else 5))
+    return (N, H, W, C), (KH, KW, M), (SH, SW), padding, (DH, DW), draw(st.integers(0, 2**16))
+
+
+@settings(max_examples=40, deadline=None)
+@given(depthwise_case())
+def test_depthwise_kernels_match_numpy_twin_on_generated_shapes(case):
+    xs, ks, strides, padding, dilation, seed = case
+    rng = np.random.default_rng(seed)
+    x0 = rng.standard_normal(xs).astype(np.float32)
+    w0 = rng.standard_normal((ks[0], ks[1], xs[3], ks[2])).astype(np.float32)
+    results = []
+    for use_kernels in (True, False):
+        depthwise.USE_KERNELS = use_kernels
+        try:
+            x, w = (mc.Tensor(a.copy(), requires_grad=True) for a in (x0, w0))
+            y = depthwise_conv2d(x, w, None, strides, padding, dilation)
+            y.backward(np.random.default_rng(seed + 1).standard_normal(y.shape).astype(np.float32))
+            results.append((y.data, x.grad, w.grad))
+        finally:
+            depthwise.USE_KERNELS = True
+    for a, b in zip(*results):
         _close(a, b)
 
 
