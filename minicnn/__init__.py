@@ -71,3 +71,30 @@ __all__ = [
 ]
 
 __all__ += ["Model"]
+from minicnn.layers import (  # noqa: E402  (issue 15's single-input layers)
+    BatchNormalization,
+    DepthwiseConv2D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    LeakyReLU,
+    ReLU,
+    Reshape,
+    SeparableConv2D,
+    ZeroPadding2D,
+)
+
+__all__ += [
+    "BatchNormalization",
+    "DepthwiseConv2D",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling2D",
+    "LeakyReLU",
+    "ReLU",
+    "Reshape",
+    "SeparableConv2D",
+    "ZeroPadding2D",
+]

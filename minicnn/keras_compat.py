@@ -5,9 +5,11 @@ minicnn uses Keras's layouts (NHWC activations, HWIO conv kernels, (in, out) den
 no array is transposed or reordered.
 
 Supported layers: Input/InputLayer, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout,
-Dense, Activation and Rescaling (scalar scale and offset), with activations given as strings
+Dense, Activation and Rescaling (scalar scale and offset), BatchNormalization, DepthwiseConv2D,
+SeparableConv2D, GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D, ReLU, LeakyReLU and
+Reshape (Conv2D with dilation_rate and groups too), with activations given as strings
 ("relu", "sigmoid", "tanh", "softmax", "linear"). Everything else, and every option minicnn
-cannot honour (dilation, groups, ``channels_first``, regularisers, constraints, ``noise_shape``,
+cannot honour (``channels_first``, regularisers, constraints, ``noise_shape``, batch renorm,
 a non-float32 dtype policy, LoRA, quantisation, an initialiser with non-default arguments),
 raises ``KerasCompatError`` naming the layer and the option. Initialisers are carried by name
 (``GlorotUniform`` <-> "glorot_uniform"); their seeds are not (minicnn draws from
@@ -42,14 +44,23 @@ from minicnn import activations, initializers
 from minicnn.layers import (  # noqa: I001
     Activation,
     AveragePooling2D,
+    BatchNormalization,
     Conv2D,
+    DepthwiseConv2D,
     Dense,
     Dropout,
     Flatten,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
     InputLayer,
     Layer,
+    LeakyReLU,
     MaxPooling2D,
+    ReLU,
     Rescaling,
+    Reshape,
+    SeparableConv2D,
+    ZeroPadding2D,
 )
 from minicnn.layers.merge import (
     Add,
@@ -80,6 +91,15 @@ SUPPORTED_LAYERS: dict[str, type[Layer]] = {
     "Dense": Dense,
     "Activation": Activation,
     "Rescaling": Rescaling,
+    "BatchNormalization": BatchNormalization,
+    "DepthwiseConv2D": DepthwiseConv2D,
+    "SeparableConv2D": SeparableConv2D,
+    "GlobalAveragePooling2D": GlobalAveragePooling2D,
+    "GlobalMaxPooling2D": GlobalMaxPooling2D,
+    "ZeroPadding2D": ZeroPadding2D,
+    "ReLU": ReLU,
+    "LeakyReLU": LeakyReLU,
+    "Reshape": Reshape,
 }
 
 # The merge layers (minicnn.layers.merge): no weights; Concatenate carries its axis.
@@ -100,7 +120,8 @@ _INITIALIZERS = {
 }
 
 # Keras config keys that carry nothing minicnn needs (bookkeeping or handled elsewhere).
-_IGNORED_KEYS = {"name", "trainable", "dtype", "seed_generator"}
+_IGNORED_KEYS = {"name", "trainable", "dtype", "seed_generator",
+                 "renorm_momentum"}  # BatchNormalization: used only with renorm=True (refused)
 
 # Keys that must hold exactly this value (anything else is an unsupported option).
 _REQUIRED: dict[str, Any] = {
@@ -115,12 +136,23 @@ _REQUIRED: dict[str, Any] = {
     "noise_shape": None,
     "quantization_config": None,
     "lora_rank": None,
+    "depthwise_regularizer": None,
+    "pointwise_regularizer": None,
+    "beta_regularizer": None,
+    "gamma_regularizer": None,
+    "depthwise_constraint": None,
+    "pointwise_constraint": None,
+    "beta_constraint": None,
+    "gamma_constraint": None,
+    "synchronized": False,
+    "renorm": False,
+    "renorm_clipping": None,
 }
 
 # Per class, the Keras config keys minicnn carries over as constructor arguments.
 _CARRIED: dict[str, tuple[str, ...]] = {
     "Conv2D": ("filters", "kernel_size", "strides", "padding", "activation", "use_bias",
-               "kernel_initializer", "bias_initializer"),
+               "kernel_initializer", "bias_initializer", "dilation_rate", "groups"),
     "Dense": ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer"),
     "MaxPooling2D": ("pool_size", "strides", "padding"),
     "AveragePooling2D": ("pool_size", "strides", "padding"),
@@ -128,6 +160,20 @@ _CARRIED: dict[str, tuple[str, ...]] = {
     "Dropout": ("rate", "seed"),
     "Activation": ("activation",),
     "Rescaling": ("scale", "offset"),
+    "BatchNormalization": ("axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
+                           "gamma_initializer", "moving_mean_initializer",
+                           "moving_variance_initializer"),
+    "DepthwiseConv2D": ("kernel_size", "strides", "padding", "depth_multiplier", "dilation_rate",
+                        "activation", "use_bias", "depthwise_initializer", "bias_initializer"),
+    "SeparableConv2D": ("filters", "kernel_size", "strides", "padding", "depth_multiplier",
+                        "dilation_rate", "activation", "use_bias", "depthwise_initializer",
+                        "pointwise_initializer", "bias_initializer"),
+    "GlobalAveragePooling2D": ("keepdims",),
+    "GlobalMaxPooling2D": ("keepdims",),
+    "ZeroPadding2D": ("padding",),
+    "ReLU": ("max_value", "negative_slope", "threshold"),
+    "LeakyReLU": ("negative_slope",),
+    "Reshape": ("target_shape",),
 }
 _CARRIED.update({name: () for name in ("Add", "Subtract", "Multiply", "Average", "Maximum",
                                        "Minimum")})
@@ -143,7 +189,7 @@ class KerasCompatError(ValueError):
         >>> import keras
         >>> from minicnn.keras_compat import KerasCompatError, layer_from_keras
         >>> try:
-        ...     layer_from_keras(keras.layers.Conv2D(2, 3, dilation_rate=2))
+        ...     layer_from_keras(keras.layers.Conv2D(2, 3, data_format="channels_first"))
         ... except KerasCompatError as err:
         ...     print(type(err).__mro__[1].__name__)
         ValueError
@@ -249,7 +295,7 @@ def layer_from_keras(klayer: Any, input_shape: Sequence[Any] | None = None) -> L
     for key, value in config.items():
         if key in _IGNORED_KEYS:
             continue
-        if key in _REQUIRED:
+        if key in _REQUIRED and key not in carried:
             if _norm(value) != _REQUIRED[key] and not (key == "lora_rank" and not value):
                 raise KerasCompatError(
                     f"from_keras: {who}: {key}={value!r} is not supported by minicnn "
@@ -266,12 +312,13 @@ def layer_from_keras(klayer: Any, input_shape: Sequence[Any] | None = None) -> L
             value = _initializer_from_keras(value, who, key)
         elif key == "activation":
             value = _activation_from_keras(value, who)
-        elif key in ("scale", "offset") and not isinstance(value, (int, float)):
+        elif (key in ("scale", "offset") and class_name == "Rescaling"
+              and not isinstance(value, (int, float))):
             raise KerasCompatError(
                 f"from_keras: {who}: only a scalar {key} is supported. Received: {key}={value!r}"
             )
-        elif isinstance(value, list):
-            value = tuple(value)
+        elif isinstance(value, (list, tuple)):  # nested too: ZeroPadding2D's ((t, b), (l, r))
+            value = tuple(tuple(v) if isinstance(v, (list, tuple)) else v for v in value)
         kwargs[key] = value
     layer = SUPPORTED_LAYERS[class_name](**kwargs)
     weights = [np.asarray(w) for w in klayer.get_weights()]
@@ -318,9 +365,9 @@ def layer_to_keras(layer: Layer, input_shape: Sequence[Any] | None = None) -> An
     except ValueError as err:  # a custom activation or initialiser cannot be named
         raise KerasCompatError(f"to_keras: {who}: {err}") from err
     kwargs = {k: config[k] for k in ("name", "trainable", *_CARRIED[class_name]) if k in config}
-    for key in ("kernel_size", "strides", "pool_size"):
-        if key in kwargs:
-            kwargs[key] = tuple(kwargs[key])
+    for key, value in kwargs.items():  # lists (JSON-friendly configs) as Keras's tuples
+        if isinstance(value, list):
+            kwargs[key] = tuple(tuple(v) if isinstance(v, list) else v for v in value)
     klayer = getattr(keras.layers, class_name)(**kwargs)
     shape = tuple(input_shape) if input_shape is not None else layer.input_shape
     if layer.weights:

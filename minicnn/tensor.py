@@ -737,13 +737,13 @@ class ReLU(Function):
         array([0., 0., 1.], dtype=float32)
     """
     def forward(self, x):
-        self.mask = x > 0
-        # x <= 0 rather than the mask: NaN passes through as in TensorFlow, so a NaN input
-        # shows in the loss instead of vanishing here (its gradient is 0, as TF's)
-        return np.where(x <= 0, x.dtype.type(0), x)
+        # np.maximum keeps NaN, as TensorFlow's relu does (np.where(x > 0, x, 0) made it 0),
+        # and is several times faster than building a mask and selecting with it
+        self.y = np.maximum(x, x.dtype.type(0))
+        return self.y
 
     def backward(self, gy):
-        return gy * self.mask
+        return gy * (self.y > 0)
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:

@@ -66,3 +66,30 @@ __all__ += [
     "multiply",
     "subtract",
 ]
+
+# Modern CNN blocks (issue 15): normalisation, depthwise/separable convolutions, global pooling,
+# padding, reshaping and the configurable ReLUs.
+from minicnn.layers.activation_layers import LeakyReLU, ReLU  # noqa: E402
+from minicnn.layers.depthwise import DepthwiseConv2D, SeparableConv2D  # noqa: E402
+from minicnn.layers.global_pooling import (  # noqa: E402
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+)
+from minicnn.layers.normalization import BatchNormalization  # noqa: E402
+from minicnn.layers.reshaping import Reshape, ZeroPadding2D  # noqa: E402
+
+__all__ += [
+    "BatchNormalization",
+    "DepthwiseConv2D",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling2D",
+    "LeakyReLU",
+    "ReLU",
+    "Reshape",
+    "SeparableConv2D",
+    "ZeroPadding2D",
+]

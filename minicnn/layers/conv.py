@@ -7,7 +7,9 @@ from typing import Any
 from minicnn import activations, initializers
 from minicnn.kernels.geometry import output_size_and_padding
 from minicnn.layers.base import Layer, normalize_padding, normalize_tuple
+from minicnn.layers.depthwise import check_dilation_and_strides
 from minicnn.ops.conv import conv2d
+from minicnn.ops.dilated import dilated_conv2d
 
 
 class Conv2D(Layer):
@@ -58,18 +60,17 @@ class Conv2D(Layer):
                 f"{who}: only data_format='channels_last' (NHWC) is supported. "
                 f"Received: data_format={data_format!r}"
             )
-        if normalize_tuple(dilation_rate, 2, "dilation_rate", who) != (1, 1):
-            raise ValueError(
-                f"{who}: dilation is not supported. Received: dilation_rate={dilation_rate!r}"
-            )
-        if groups != 1:
-            raise ValueError(
-                f"{who}: grouped convolution is not supported. Received: groups={groups!r}"
-            )
+        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", who)
+        if (not isinstance(groups, int) or isinstance(groups, bool) or groups <= 0
+                or filters % groups):
+            raise ValueError(f"{who}: `groups` must be a positive int dividing `filters`. "
+                             f"Received: groups={groups!r}, filters={filters}")
+        self.groups = groups
         self.filters = filters
         self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", who)
         self.strides = normalize_tuple(strides, 2, "strides", who)
         self.padding = normalize_padding(padding, who)
+        check_dilation_and_strides(self.strides, self.dilation_rate, who)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -81,7 +82,10 @@ class Conv2D(Layer):
                 f"Conv2D '{self.name}' expects inputs of shape (batch, height, width, channels). "
                 f"Received: input_shape={input_shape}"
             )
-        shape = self.kernel_size + (input_shape[-1], self.filters)
+        if input_shape[-1] % self.groups:
+            raise ValueError(f"Conv2D '{self.name}': the input channels must be divisible by "
+                             f"groups={self.groups}. Received: input_shape={input_shape}")
+        shape = self.kernel_size + (input_shape[-1] // self.groups, self.filters)
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer)
         self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer)
                      if self.use_bias else None)
@@ -89,6 +93,10 @@ class Conv2D(Layer):
 
     def call(self, x, training=False):
         who = f"Conv2D '{self.name}'"
+        if self.dilation_rate != (1, 1) or self.groups != 1:  # the plain tap-loop route
+            return self.activation(dilated_conv2d(x, self.kernel, self.bias, self.strides,
+                                                  self.padding, self.dilation_rate, self.groups,
+                                                  who=who))
         if self.activation is activations.relu:  # fused into the conv's output pass
             return conv2d(x, self.kernel, self.bias, self.strides, self.padding, "relu", who=who)
         y = conv2d(x, self.kernel, self.bias, self.strides, self.padding, who=who)
@@ -97,11 +105,11 @@ class Conv2D(Layer):
     def compute_output_shape(self, input_shape):
         N, H, W, _ = input_shape
         out = []
-        for size, k, s in zip((H, W), self.kernel_size, self.strides):
+        for size, k, s, d in zip((H, W), self.kernel_size, self.strides, self.dilation_rate):
             if size is None:
                 out.append(None)
                 continue
-            o, _ = output_size_and_padding(size, k, s, self.padding)
+            o, _ = output_size_and_padding(size, (k - 1) * d + 1, s, self.padding)
             if o <= 0:
                 raise ValueError(
                     f"Conv2D '{self.name}': a {k}-wide kernel with stride {s} and padding="
@@ -122,4 +130,6 @@ class Conv2D(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.name_of(self.kernel_initializer),
             "bias_initializer": initializers.name_of(self.bias_initializer),
+            "dilation_rate": list(self.dilation_rate),
+            "groups": self.groups,
         }

@@ -35,6 +35,7 @@ def fusable(conv: Layer, pool: Layer) -> bool:
         False
     """
     return (type(conv) is Conv2D and conv.activation is activations.relu
+            and conv.dilation_rate == (1, 1) and conv.groups == 1
             and type(pool) is MaxPooling2D and pool.strides == pool.pool_size
             and pool.padding == "valid")
 

@@ -82,8 +82,8 @@ def test_weights_move_both_ways(keras):
 
 
 @pytest.mark.parametrize("make,option", [
-    (lambda L: L.Conv2D(2, 3, dilation_rate=2), "dilation_rate"),
-    (lambda L: L.Conv2D(4, 3, groups=2), "groups"),
+    (lambda L: L.BatchNormalization(renorm=True), "renorm"),
+    (lambda L: L.DepthwiseConv2D(3, depthwise_regularizer="l2"), "depthwise_regularizer"),
     (lambda L: L.Conv2D(2, 3, data_format="channels_first"), "data_format"),
     (lambda L: L.Conv2D(2, 3, kernel_regularizer="l2"), "kernel_regularizer"),
     (lambda L: L.Dense(2, bias_constraint="non_neg"), "bias_constraint"),
@@ -111,7 +111,7 @@ def test_initializer_with_non_default_arguments_is_rejected(keras):
 
 
 @pytest.mark.parametrize("make", [
-    lambda L: L.BatchNormalization(), lambda L: L.Conv1D(2, 3), lambda L: L.GlobalMaxPooling2D(),
+    lambda L: L.LayerNormalization(), lambda L: L.Conv1D(2, 3), lambda L: L.GlobalMaxPooling1D(),
 ])
 def test_unsupported_layer_is_named(keras, make):
     layer = make(keras.layers)

@@ -89,6 +89,6 @@ def test_unbuilt_or_subclassed_models_are_rejected(keras):
 
 def test_unsupported_layer_in_a_model_is_named(keras):
     kmodel = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
-                               keras.layers.BatchNormalization(name="bn")])
-    with pytest.raises(KerasCompatError, match=r"'bn' \(BatchNormalization\)"):
+                               keras.layers.LayerNormalization(name="ln")])
+    with pytest.raises(KerasCompatError, match=r"'ln' \(LayerNormalization\)"):
         from_keras(kmodel)

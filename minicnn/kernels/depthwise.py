@@ -1,0 +1,101 @@
+"""numba kernels for depthwise convolution over NHWC arrays (forward and both gradients).
+
+The NumPy twin is the tap loop in ``minicnn.ops.depthwise.DepthwiseConv2DFn`` (the float64
+route, used by the gradient checks); ``tests/test_modern_kernels.py`` checks that the two agree.
+These kernels read the unpadded input and skip the taps that fall into the padding, so no padded
+copy is made, and they run in parallel over images: every image writes only its own rows of the
+output and of the input gradient, and its own slice of the per-image kernel-gradient partials,
+so no two threads write the same memory.
+
+Notation: x (N, H, W, C), w (KH, KW, C, M), y (N, OH, OW, C*M) with channel c*M + m; strides SH
+SW, dilation DH DW, padding before PT PL; input row ``oh*SH + kh*DH - PT``.
+"""
+
+from __future__ import annotations
+
+from numba import njit, prange
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y):
+    """``y[n, oh, ow, c*M + m] = sum over taps of x[n, ih, iw, c] * w[kh, kw, c, m]``.
+
+    Shape: x (N, H, W, C), w (KH, KW, C, M) -> y (N, OH, OW, C*M), overwritten.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.depthwise import depthwise_forward
+        >>> y = np.empty((1, 1, 1, 2))
+        >>> depthwise_forward(np.ones((1, 2, 2, 1)), np.ones((2, 2, 1, 2)), 1, 1, 1, 1, 0, 0, y)
+        >>> y.ravel()
+        array([4., 4.])
+    """
+    N, H, W, C = x.shape
+    KH, KW, _, M = w.shape
+    OH, OW = y.shape[1], y.shape[2]
+    for n in prange(N):
+        for oh in range(OH):
+            for ow in range(OW):
+                out = y[n, oh, ow]
+                out[:] = 0
+                for kh in range(KH):
+                    ih = oh * SH + kh * DH - PT
+                    if ih < 0 or ih >= H:
+                        continue
+                    for kw in range(KW):
+                        iw = ow * SW + kw * DW - PL
+                        if iw < 0 or iw >= W:
+                            continue
+                        xrow, wk = x[n, ih, iw], w[kh, kw]
+                        for m in range(M):  # c innermost: unit stride, vectorised when M = 1
+                            for c in range(C):
+                                out[c * M + m] += xrow[c] * wk[c, m]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def depthwise_backward(x, w, gy, SH, SW, DH, DW, PT, PL, want_gx, gx, gw_parts):
+    """Input gradient (when ``want_gx``) and per-image kernel-gradient partials.
+
+    ``gx[n, ih, iw, c] = sum of gy[n, oh, ow, c*M + m] * w[kh, kw, c, m]`` over the taps that
+    read it; ``gw_parts[n, kh, kw, c, m] = sum over oh, ow of x[n, ih, iw, c] * gy[...]``
+    (in the input's dtype; the caller sums them over n, in float64).
+
+    Shape: x (N, H, W, C), w (KH, KW, C, M), gy (N, OH, OW, C*M) -> gx (N, H, W, C),
+    gw_parts (N, KH, KW, C, M), both overwritten.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.depthwise import depthwise_backward
+        >>> gx, parts = np.empty((1, 2, 2, 1)), np.empty((1, 2, 2, 1, 1))
+        >>> depthwise_backward(np.arange(4.0).reshape(1, 2, 2, 1), np.ones((2, 2, 1, 1)),
+        ...                    np.ones((1, 1, 1, 1)), 1, 1, 1, 1, 0, 0, True, gx, parts)
+        >>> gx.ravel(), parts.ravel()
+        (array([1., 1., 1., 1.]), array([0., 1., 2., 3.]))
+    """
+    N, H, W, C = x.shape
+    KH, KW, _, M = w.shape
+    OH, OW = gy.shape[1], gy.shape[2]
+    for n in prange(N):
+        if want_gx:
+            gx[n] = 0
+        gw_parts[n] = 0
+        for oh in range(OH):
+            for ow in range(OW):
+                g = gy[n, oh, ow]
+                for kh in range(KH):
+                    ih = oh * SH + kh * DH - PT
+                    if ih < 0 or ih >= H:
+                        continue
+                    for kw in range(KW):
+                        iw = ow * SW + kw * DW - PL
+                        if iw < 0 or iw >= W:
+                            continue
+                        xrow, wk, gwk = x[n, ih, iw], w[kh, kw], gw_parts[n, kh, kw]
+                        for m in range(M):  # c innermost: unit stride, vectorised when M = 1
+                            for c in range(C):
+                                gwk[c, m] += xrow[c] * g[c * M + m]
+                        if want_gx:
+                            gxrow = gx[n, ih, iw]
+                            for m in range(M):
+                                for c in range(C):
+                                    gxrow[c] += g[c * M + m] * wk[c, m]
