@@ -48,7 +48,7 @@ def _callbacks(model: Sequential, callbacks: Any, verbose: int, **params: Any) -
         raise TypeError(f"`callbacks` must be a list of minicnn.callbacks.Callback. "
                         f"Received: {bad!r}")
     if verbose and not any(isinstance(cb, ProgbarLogger) for cb in user):
-        user.insert(0, ProgbarLogger())
+        user.append(ProgbarLogger())  # last, as Keras: it prints logs other callbacks add
     return CallbackList(user, model=model, verbose=verbose, **params)
 
 
