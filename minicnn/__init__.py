@@ -35,6 +35,8 @@ from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_g
 
 _memory.tune_allocator()  # before the first large allocation: see _memory.py
 
+from minicnn import utils  # noqa: E402  (keras.utils: loader, seeding, image I/O)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -66,4 +68,5 @@ __all__ = [
     "optimizers",
     "progbar",
     "set_seed",
+    "utils",
 ]
