@@ -96,7 +96,8 @@ class Mean(Metric):
     def __init__(self, name: str | None = None):
         super().__init__(name or "mean")
 
-    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+    def update_state(  # type: ignore[override]
+            self, values: Any, sample_weight: Any = None) -> None:
         vals = np.asarray(values, dtype=np.float64)
         w = np.ones_like(vals) if sample_weight is None else _weights_for(sample_weight, vals)
         self.total += float((vals * w).sum())

@@ -69,7 +69,8 @@ def test_reduce_lr_on_plateau_reduces(keras):
     cb.on_train_begin()
     for epoch, value in enumerate(SEQUENCES["plateau"]):
         cb.on_epoch_end(epoch, {"val_loss": value})
-    assert model.optimizer.learning_rate == pytest.approx(0.1 * 0.1 ** 4, rel=1e-6)  # epochs 4, 6, 8, 10
+    # reductions at the ends of epochs 4, 6, 8 and 10
+    assert model.optimizer.learning_rate == pytest.approx(0.1 * 0.1 ** 4, rel=1e-6)
 
 
 def test_reduce_lr_rejects_factor_of_one_as_keras(keras):
@@ -184,8 +185,9 @@ def test_model_checkpoint_names_files_like_keras(keras, tmp_path):
     (tmp_path / "minicnn").mkdir()
 
     def callbacks(lib, folder):
-        return [lib.callbacks.ModelCheckpoint(str(folder / "w-{epoch:02d}-{val_loss:.1f}.weights.h5"),
-                                              save_weights_only=True, save_best_only=True)]
+        path = str(folder / "w-{epoch:02d}-{val_loss:.1f}.weights.h5")
+        return [lib.callbacks.ModelCheckpoint(path, save_weights_only=True,
+                                              save_best_only=True)]
 
     _fit_both(keras, tmp_path, callbacks, epochs=4)
     mine = sorted(p.name for p in (tmp_path / "minicnn").iterdir())
