@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minicnn.callbacks import Callback, CallbackList, History, ProgbarLogger
-from minicnn.models.data import ArrayData, IterableData, make_data, split_validation
+from minicnn.models.data import (
+    ArrayData,
+    IterableData,
+    class_weights_for,
+    make_data,
+    split_validation,
+)
 from minicnn.ops.split import batch_step
 from minicnn.tensor import no_grad
 
@@ -61,7 +67,8 @@ def _reset(model: Sequential) -> None:
         m.reset_state()
 
 
-def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
+def train_step(model: Sequential, x: np.ndarray, y: np.ndarray,
+               sample_weight: np.ndarray | None = None) -> float:
     """One optimisation step on a batch; returns the batch loss (not applied if not finite).
 
     Example:
@@ -79,17 +86,25 @@ def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
         p.grad = None
     with batch_step(len(x)):
         out = model(x, training=True)
-        loss = model.loss(y, out)
+        loss = _loss(model, y, out, sample_weight)
         value = float(loss.data)
         if math.isfinite(value):
             loss.backward()
             with no_grad():
                 model.optimizer.apply(params)
-    _update_metrics(model, y, out.data, value, len(x))
+    _update_metrics(model, y, out.data, value, len(x), sample_weight)
     return value
 
 
-def test_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
+def _loss(model: Sequential, y: Any, out: Any, sample_weight: np.ndarray | None) -> Any:
+    # Keras: the per-sample losses times the weights, then the loss's reduction
+    if sample_weight is None:
+        return model.loss(y, out)
+    return model.loss(y, out, sample_weight=sample_weight)
+
+
+def test_step(model: Sequential, x: np.ndarray, y: np.ndarray,
+              sample_weight: np.ndarray | None = None) -> float:
     """Forward and loss on a batch under no_grad; updates the running metrics.
 
     Example:
@@ -102,15 +117,20 @@ def test_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
     """
     with no_grad(), batch_step(len(x)):
         out = model(x, training=False)
-        value = float(model.loss(y, out).data)
-    _update_metrics(model, y, out.data, value, len(x))
+        value = float(_loss(model, y, out, sample_weight).data)
+    _update_metrics(model, y, out.data, value, len(x), sample_weight)
     return value
 
 
-def _update_metrics(model: Sequential, y: Any, y_pred: np.ndarray, loss: float, n: int) -> None:
+def _update_metrics(model: Sequential, y: Any, y_pred: np.ndarray, loss: float, n: int,
+                    sample_weight: np.ndarray | None = None) -> None:
     model.metrics[0].update_state(loss, sample_weight=n)
     for m in model.metrics[1:]:
-        m.update_state(y, y_pred)
+        # Keras: `metrics` ignore sample weights, `weighted_metrics` use them
+        if sample_weight is not None and getattr(m, "weighted", False):
+            m.update_state(y, y_pred, sample_weight=sample_weight)
+        else:
+            m.update_state(y, y_pred)
 
 
 def _need_labels(y: Any, who: str) -> Any:
@@ -122,7 +142,10 @@ def _need_labels(y: Any, who: str) -> Any:
 def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None = 32,
         epochs: int = 1, verbose: Any = "auto", callbacks: Any = None,
         validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
-        initial_epoch: int = 0, steps_per_epoch: int | None = None) -> History:
+        initial_epoch: int = 0, steps_per_epoch: int | None = None, *,
+        class_weight: dict[int, float] | None = None, sample_weight: Any = None,
+        validation_steps: int | None = None, validation_batch_size: int | None = None,
+        validation_freq: int = 1) -> History:
     """The training loop behind ``Sequential.fit`` (see there for the arguments).
 
     For each epoch: reset the metrics, run ``train_step`` on every batch with the callbacks'
@@ -149,6 +172,16 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
                                         or steps_per_epoch <= 0):
         raise ValueError("fit: `steps_per_epoch` must be a positive int or None. "
                          f"Received: steps_per_epoch={steps_per_epoch!r}")
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise ValueError("fit: `class_weight` must be a dict mapping class indices to "
+                             f"weights. Received: class_weight={class_weight!r}")
+        if sample_weight is not None:
+            raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+    if isinstance(validation_freq, bool) or not isinstance(validation_freq, int) \
+            or validation_freq < 1:
+        raise ValueError("fit: `validation_freq` must be a positive int. "
+                         f"Received: validation_freq={validation_freq!r}")
     if validation_split:
         if x is None or y is None or hasattr(x, "__next__"):
             raise ValueError(
@@ -161,9 +194,16 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
         else:
             x, y, vx, vy = split_validation(x, y, float(validation_split))
             validation_data = (vx, vy)
-    data = make_data(x, y, batch_size, shuffle, "fit", steps_per_epoch)
+            if sample_weight is not None:  # Keras splits the weights the same way
+                sample_weight = np.asarray(sample_weight)
+                validation_data = (vx, vy, sample_weight[len(x):])
+                sample_weight = sample_weight[:len(x)]
+    data = make_data(x, y, batch_size, shuffle, "fit", None, sample_weight)
     steps = _steps(data, steps_per_epoch)
-    val = _validation(validation_data, batch_size)
+    if steps_per_epoch is not None and not isinstance(data, ArrayData):
+        steps = steps_per_epoch
+    batches = _EpochBatches(data, steps_per_epoch)
+    val = _validation(validation_data, validation_batch_size or batch_size)
 
     history = History()
     cbs = _callbacks(model, list(callbacks or []) + [history], verbose,
@@ -176,11 +216,15 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
         _reset(model)
         cbs.on_epoch_begin(epoch)
         seen = 0
-        for step, (xb, yb) in enumerate(data.epoch()):
-            if steps_per_epoch is not None and step >= steps_per_epoch:
-                break
+        for step, (xb, yb, wb) in enumerate(batches.epoch()):
             cbs.on_train_batch_begin(step)
-            loss = train_step(model, xb, _need_labels(yb, "fit"))
+            yb = _need_labels(yb, "fit")
+            if class_weight is not None:
+                if wb is not None:
+                    raise ValueError("You cannot `class_weight` and `sample_weight` at the "
+                                     "same time.")
+                wb = class_weights_for(yb, class_weight)
+            loss = train_step(model, xb, yb, wb)
             seen += 1
             logs = _logs(model)
             if not math.isfinite(loss):
@@ -196,8 +240,9 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
                           stacklevel=2)
             break
         epoch_logs = _logs(model)
-        if val is not None:
-            val_logs = run_evaluation(model, val, callbacks=None, verbose=0)
+        if val is not None and (epoch + 1) % validation_freq == 0:
+            val_logs = run_evaluation(model, val, callbacks=None, verbose=0,
+                                      steps=validation_steps)
             epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             _reset(model)
         cbs.on_epoch_end(epoch, epoch_logs)
@@ -205,6 +250,37 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
             break
     cbs.on_train_end(epoch_logs)
     return history
+
+
+class _EpochBatches:
+    """Keras's EpochIterator: with ``steps_per_epoch`` one iterator runs on across epochs (an
+    epoch takes the next ``steps_per_epoch`` batches, ends early where the data ends, and the
+    data restarts — reshuffled — in the following epoch); without it each epoch is one pass."""
+
+    def __init__(self, data: ArrayData | IterableData, steps_per_epoch: int | None):
+        self.data, self.steps = data, steps_per_epoch
+        self.num_batches = _steps(data, None)
+        self.iterator: Any = None
+        self.seen = 0
+
+    def epoch(self) -> Any:
+        if self.steps is None:
+            yield from self.data.batches()
+            return
+        if self.iterator is None:
+            self.iterator, self.seen = iter(self.data.batches()), 0
+        for _ in range(self.steps):
+            if self.num_batches and self.seen >= self.num_batches:
+                break
+            try:
+                batch = next(self.iterator)
+            except StopIteration:
+                self.iterator = None
+                return
+            self.seen += 1
+            yield batch
+        if self.num_batches and self.seen >= self.num_batches:
+            self.iterator = None
 
 
 def _steps(data: ArrayData | IterableData, steps_per_epoch: int | None) -> int | None:
@@ -218,10 +294,9 @@ def _validation(validation_data: Any, batch_size: int) -> ArrayData | IterableDa
         return None
     if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) \
             and hasattr(validation_data[0], "shape"):
-        if len(validation_data) == 3:
-            raise ValueError("fit: `validation_data` with sample weights is not supported. "
-                             "Received: a tuple of 3 elements.")
-        return make_data(validation_data[0], validation_data[1], batch_size, False, "fit")
+        weights = validation_data[2] if len(validation_data) == 3 else None
+        return make_data(validation_data[0], validation_data[1], batch_size, False, "fit",
+                         sample_weight=weights)
     return make_data(validation_data, None, batch_size, False, "fit")
 
 
@@ -244,11 +319,11 @@ def run_evaluation(model: Sequential, data: ArrayData | IterableData, callbacks:
                      steps=steps if steps is not None else _steps(data, None))
     cbs.on_test_begin()
     logs: dict[str, float] = {}
-    for step, (xb, yb) in enumerate(data.epoch()):
+    for step, (xb, yb, wb) in enumerate(data.batches()):
         if steps is not None and step >= steps:
             break
         cbs.on_test_batch_begin(step)
-        test_step(model, xb, _need_labels(yb, "evaluate"))
+        test_step(model, xb, _need_labels(yb, "evaluate"), wb)
         logs = _logs(model)
         cbs.on_test_batch_end(step, logs)
     logs = _logs(model)
@@ -258,7 +333,7 @@ def run_evaluation(model: Sequential, data: ArrayData | IterableData, callbacks:
 
 def evaluate(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None = 32,
              verbose: Any = "auto", return_dict: bool = False, steps: int | None = None,
-             callbacks: Any = None) -> Any:
+             callbacks: Any = None, sample_weight: Any = None) -> Any:
     """The loop behind ``Sequential.evaluate``: the loss (and metrics) over the data.
 
     Returns a float, ``[loss, metric...]``, or a dict with ``return_dict=True``.
@@ -273,7 +348,8 @@ def evaluate(model: Sequential, x: Any = None, y: Any = None, batch_size: int | 
     """
     model._require_compiled("evaluate")
     verbose = check_verbose(verbose, "evaluate")
-    data = make_data(x, y, 32 if batch_size is None else batch_size, False, "evaluate", steps)
+    data = make_data(x, y, 32 if batch_size is None else batch_size, False, "evaluate", steps,
+                     sample_weight)
     logs = run_evaluation(model, data, callbacks, verbose, steps)
     if return_dict:
         return logs
