@@ -526,6 +526,8 @@ def get(identifier: Any) -> Loss:
         loss = _BY_NAME[identifier.lower()]()
         loss.name = identifier.lower() if identifier.lower() != "mse" else loss.name
         return loss
+    if isinstance(identifier, str) and identifier in _CLASSES:  # Keras takes class names too
+        return _CLASSES[identifier]()
     raise ValueError(
         f"Unknown loss. Expected a Loss instance or one of {sorted(_BY_NAME)}. "
         f"Received: loss={identifier!r}"
