@@ -471,7 +471,9 @@ class TerminateOnNaN(Callback):
     """Stop training as soon as a batch's loss is NaN or infinite.
 
     ``fit`` already does this itself (raising nothing, printing which epoch and batch); this
-    class exists for Keras code that passes it explicitly.
+    class exists for Keras code that passes it explicitly. As Keras 3's, it prints
+    ``Batch N: Invalid loss, terminating training``, or with ``raise_error=True`` raises a
+    RuntimeError instead.
 
     Example:
         >>> import minicnn as mc
@@ -479,8 +481,9 @@ class TerminateOnNaN(Callback):
         True
     """
 
-    def __init__(self) -> None:
+    def __init__(self, raise_error: bool = False) -> None:
         super().__init__()
+        self.raise_error = bool(raise_error)
         self.epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -489,8 +492,10 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            print(f"Epoch {self.epoch + 1}, batch {batch}: invalid loss {loss}, "
-                  "terminating training")
+            if self.raise_error:
+                raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. "
+                                   f"Loss value: {loss}. Terminating training immediately.")
+            print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
 

@@ -194,3 +194,38 @@ def test_model_checkpoint_names_files_like_keras(keras, tmp_path):
     theirs = sorted(p.name for p in (tmp_path / "keras").iterdir())
     assert [n[:5] for n in mine] == [n[:5] for n in theirs]
     assert mine
+
+
+STOP_SETTINGS = {
+    "patience_2": dict(patience=2),
+    "min_delta_restore": dict(patience=1, min_delta=0.05, restore_best_weights=True),
+    "baseline": dict(patience=3, baseline=0.75),
+    "start_from_epoch": dict(patience=1, start_from_epoch=3),
+}
+
+
+@pytest.mark.parametrize("seq", SEQUENCES)
+@pytest.mark.parametrize("setting", STOP_SETTINGS)
+def test_early_stopping_matches_keras(keras, capsys, seq, setting):
+    """Same scripted sequence: the same epoch of stopping, best epoch and messages."""
+    model, kmodel = _models(keras)
+    kwargs = dict(STOP_SETTINGS[setting], monitor="val_loss", verbose=1)
+    mine, theirs = mc.callbacks.EarlyStopping(**kwargs), keras.callbacks.EarlyStopping(**kwargs)
+    for cb, m in ((mine, model), (theirs, kmodel)):
+        cb.set_model(m)
+        m.stop_training = False
+        cb.on_train_begin()
+    stops = {"mine": None, "keras": None}
+    for epoch, value in enumerate(SEQUENCES[seq]):
+        for key, cb, m in (("mine", mine, model), ("keras", theirs, kmodel)):
+            if stops[key] is None:
+                cb.on_epoch_end(epoch, {"val_loss": value})
+                if m.stop_training:
+                    stops[key] = epoch
+    mine.on_train_end()
+    out_m = capsys.readouterr().out
+    theirs.on_train_end()
+    out_k = capsys.readouterr().out
+    assert stops["mine"] == stops["keras"]
+    assert mine.best_epoch == theirs.best_epoch
+    assert out_m == out_k
