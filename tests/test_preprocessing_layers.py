@@ -28,7 +28,7 @@ def _x(shape=(6, 10, 12, 3), seed=0):
 def test_identity_at_inference_and_changes_in_training(cls, args):
     x = _x()
     layer = cls(*args, seed=1)
-    assert layer(x) is not None and np.array_equal(layer(x).numpy(), x)
+    assert np.array_equal(layer(x, training=False).numpy(), x)
     out = layer(x, training=True).numpy()
     assert out.dtype == np.float32
     assert out.shape == ((6, 6, 7, 3) if cls is layers.RandomCrop else x.shape)
@@ -53,6 +53,15 @@ def test_unseeded_layers_follow_minicnn_set_seed(cls, args):
         mc.set_seed(11)
         outs.append(cls(*args)(x, training=True).numpy())
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_a_layer_called_on_its_own_augments_as_keras():
+    """Keras's preprocessing call() defaults to training=True: `layer(x)` augments (as in a
+    dataset map); a model passes training explicitly (False in predict)."""
+    x = _x()
+    assert not np.array_equal(layers.RandomFlip(seed=0)(x).numpy(), x)
+    model = mc.Sequential([mc.Input(x.shape[1:]), layers.RandomFlip(seed=0)])
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
 
 
 def test_flips_are_exact_mirrors_and_both_happen():

@@ -1,9 +1,10 @@
 """Keras 3's image preprocessing layers, to sit at a model's input.
 
 The random layers (``RandomFlip``, ``RandomRotation``, ``RandomZoom``, ``RandomTranslation``,
-``RandomContrast``, ``RandomBrightness``, ``RandomCrop``) transform only when called with
-``training=True`` (``fit``) and return their input unchanged otherwise (``predict``,
-``evaluate``), as Keras's do; each draws one set of parameters per image, from a private
+``RandomContrast``, ``RandomBrightness``, ``RandomCrop``) transform when called with
+``training=True`` (``fit``) or on their own without ``training`` (as Keras's, whose ``call``
+defaults to training), and return their input unchanged with ``training=False`` (a model's
+``predict`` and ``evaluate``); each draws one set of parameters per image, from a private
 generator when given ``seed`` and from minicnn's global one (``minicnn.set_seed``) otherwise.
 They are built on ``minicnn.data.augment``'s kernels. ``Resizing`` and ``CenterCrop`` act
 always, with TensorFlow's resize arithmetic (half-pixel centres).
@@ -16,7 +17,7 @@ Example:
     >>> augment = mc.Sequential([mc.layers.RandomFlip("horizontal", seed=0),
     ...                          mc.layers.RandomRotation(0.1, seed=1)])
     >>> x = np.random.default_rng(0).uniform(0, 255, (4, 8, 8, 3)).astype(np.float32)
-    >>> bool((augment(x).numpy() == x).all()), augment(x, training=True).shape
+    >>> bool((augment(x, training=False).numpy() == x).all()), augment(x, training=True).shape
     (True, (4, 8, 8, 3))
 """
 
@@ -67,6 +68,11 @@ class _RandomLayer(Layer):
     @property
     def rng(self) -> np.random.Generator:
         return self._rng if self._rng is not None else make_rng(None)
+
+    def __call__(self, x: Any, training: bool | None = None) -> Tensor:
+        # Keras: called on its own (training not given) the layer augments, as in a
+        # `ds.map(lambda x, y: (augment(x), y))` pipeline; models pass training explicitly
+        return super().__call__(x, training=True if training is None else training)
 
     def call(self, x, training=False):
         if not training:
@@ -498,7 +504,7 @@ class RandomCrop(_RandomLayer):
         >>> import numpy as np, minicnn as mc
         >>> x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
         >>> crop = mc.layers.RandomCrop(2, 2, seed=0)
-        >>> crop(x, training=True).shape, crop(x).shape
+        >>> crop(x, training=True).shape, crop(x, training=False).shape
         ((1, 2, 2, 1), (1, 4, 4, 1))
     """
 

@@ -74,10 +74,18 @@ def test_fixed_random_transforms_match_keras(keras, record, name):
 def test_random_layers_are_identity_at_inference_like_keras(keras, layer):
     cls, args = layer
     x = _images()
-    mine = getattr(mc.layers, cls)(*args)(x).numpy()
+    mine = getattr(mc.layers, cls)(*args)(x, training=False).numpy()
     theirs = np.asarray(getattr(keras.layers, cls)(*args)(x, training=False))
     np.testing.assert_array_equal(mine, x)
     np.testing.assert_array_equal(theirs, x)
+
+
+@pytest.mark.parametrize("cls,args", [("RandomFlip", ()), ("RandomBrightness", ((0.2, 0.2),))])
+def test_random_layers_called_alone_augment_like_keras(keras, cls, args):
+    """Keras's call() defaults to training=True: a layer called on its own transforms."""
+    x = _images()
+    assert rel_err(np.asarray(getattr(keras.layers, cls)(*args, seed=0)(x)), x) > 1e-3
+    assert rel_err(getattr(mc.layers, cls)(*args, seed=0)(x).numpy(), x) > 1e-3
 
 
 def test_random_crop_smaller_input_is_resized_like_keras(keras, record):
