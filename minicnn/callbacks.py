@@ -554,7 +554,7 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         optimizer = self.model.optimizer
-        old = float(optimizer.learning_rate)
+        old = _logged_rate(optimizer)  # as Keras reads its float32 variable
         try:
             new = self.schedule(epoch, old)
         except TypeError:  # a one-argument schedule(epoch)

@@ -171,7 +171,7 @@ def test_epoch_line_shows_learning_rate_like_keras(keras, tmp_path, capsys):
 
 def test_learning_rate_scheduler_logs_rate_like_keras(keras, tmp_path):
     def callbacks(lib, folder):
-        return [lib.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)]
+        return [lib.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.3)]
 
     h_m, h_k = _fit_both(keras, tmp_path, callbacks)
     assert h_m.history["learning_rate"] == h_k.history["learning_rate"]
