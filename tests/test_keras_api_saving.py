@@ -117,3 +117,17 @@ def test_csv_logger_learning_rate_column(tmp_path):
     rates = [float(r.split(",")[1]) for r in rows[1:]]
     # logged before that epoch's reduction, as Keras: epoch 0 sets the best, then halvings
     assert rates == pytest.approx([0.1, 0.1, 0.05])
+
+
+def test_legacy_on_batch_end_hook_runs_in_fit_as_keras():
+    seen = []
+
+    class Legacy(mc.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
+    model = _model()
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.zeros((8, 4)), np.zeros(8), batch_size=4, epochs=2, verbose=0,
+              callbacks=[Legacy()])
+    assert seen == [0, 1, 0, 1]
