@@ -28,6 +28,9 @@ def test_keras_style_image_script(tmp_path, capsys):
     train_ds, val_ds = keras.utils.image_dataset_from_directory(
         folder, validation_split=0.25, subset="both", seed=1337, image_size=(16, 16),
         batch_size=4, label_mode="binary")
+    autotune = -1  # tf.data.AUTOTUNE
+    train_ds = train_ds.map(lambda img, label: (img, label), num_parallel_calls=autotune)
+    train_ds, val_ds = train_ds.prefetch(autotune), val_ds.prefetch(autotune)
     data_augmentation = keras.Sequential([layers.RandomFlip("horizontal"),
                                           layers.RandomRotation(0.1),
                                           layers.RandomZoom(0.1)])
