@@ -37,6 +37,8 @@ from minicnn.models import Model  # noqa: E402
 
 _memory.tune_allocator()  # before the first large allocation: see _memory.py
 
+from minicnn import utils  # noqa: E402  (keras.utils: loader, seeding, image I/O)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "optimizers",
     "progbar",
     "set_seed",
+    "utils",
 ]
 
 __all__ += ["Model"]

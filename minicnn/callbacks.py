@@ -1,4 +1,5 @@
-"""Callbacks for ``fit``: History, progress logging, EarlyStopping, ModelCheckpoint, NaN guard.
+"""Callbacks for ``fit``: History, progress logging, EarlyStopping, ModelCheckpoint, NaN guard,
+CSVLogger, ReduceLROnPlateau, LearningRateScheduler, LambdaCallback.
 
 They follow Keras 3's hooks and semantics (``on_epoch_end(epoch, logs)`` with ``logs`` holding
 ``loss``, metrics and ``val_`` entries), so Keras callback code reads the same here.
@@ -12,7 +13,10 @@ Example:
 
 from __future__ import annotations
 
+import collections
+import csv
 import math
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -47,8 +51,14 @@ class Callback:
     def on_train_end(self, logs: dict | None = None) -> None: ...
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self.on_batch_begin(batch, logs)  # Keras's legacy alias
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.on_batch_end(batch, logs)
+
+    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
     def on_test_begin(self, logs: dict | None = None) -> None: ...
     def on_test_end(self, logs: dict | None = None) -> None: ...
     def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
@@ -398,6 +408,11 @@ class ModelCheckpoint(_MonitorCallback):
         save_best_only: write only when ``monitor`` improves.
         save_weights_only: write ``save_weights`` files instead of whole models.
         mode: "min", "max" or "auto".
+        save_freq: only "epoch" (Keras's default); batch counts raise a ValueError.
+        initial_value_threshold: the value ``monitor`` must beat for the first save.
+
+    Files are written by ``save`` / ``save_weights``: minicnn's ``.npz``, or a real Keras file
+    for a Keras script's ``.keras`` / ``.weights.h5`` names (TensorFlow needed).
 
     Example:
         >>> import minicnn as mc
@@ -407,9 +422,14 @@ class ModelCheckpoint(_MonitorCallback):
 
     def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False,
-                 mode: str = "auto", initial_value_threshold: float | None = None):
+                 mode: str = "auto", save_freq: Any = "epoch",
+                 initial_value_threshold: float | None = None):
         super().__init__(monitor, mode)
-        self.filepath = str(filepath)
+        if save_freq != "epoch":
+            raise ValueError("ModelCheckpoint: minicnn saves at the end of epochs only; "
+                             f"`save_freq` must be 'epoch'. Received: save_freq={save_freq!r}")
+        self.save_freq = save_freq
+        self.filepath = os.fspath(filepath)
         self.verbose = verbose
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
@@ -457,7 +477,9 @@ class TerminateOnNaN(Callback):
     """Stop training as soon as a batch's loss is NaN or infinite.
 
     ``fit`` already does this itself (raising nothing, printing which epoch and batch); this
-    class exists for Keras code that passes it explicitly.
+    class exists for Keras code that passes it explicitly. As Keras 3's, it prints
+    ``Batch N: Invalid loss, terminating training``, or with ``raise_error=True`` raises a
+    RuntimeError instead.
 
     Example:
         >>> import minicnn as mc
@@ -465,8 +487,9 @@ class TerminateOnNaN(Callback):
         True
     """
 
-    def __init__(self) -> None:
+    def __init__(self, raise_error: bool = False) -> None:
         super().__init__()
+        self.raise_error = bool(raise_error)
         self.epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -475,8 +498,10 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            print(f"Epoch {self.epoch + 1}, batch {batch}: invalid loss {loss}, "
-                  "terminating training")
+            if self.raise_error:
+                raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. "
+                                   f"Loss value: {loss}. Terminating training immediately.")
+            print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
 
@@ -490,7 +515,9 @@ class LambdaCallback(Callback):
     """
 
     _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-              "on_train_batch_begin", "on_train_batch_end")
+              "on_train_batch_begin", "on_train_batch_end", "on_test_begin", "on_test_end",
+              "on_test_batch_begin", "on_test_batch_end", "on_predict_begin",
+              "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end")
 
     def __init__(self, **hooks: Callable[..., Any]):
         super().__init__()
@@ -509,7 +536,10 @@ class LearningRateScheduler(Callback):
     Args:
         schedule: ``schedule(epoch, lr) -> new_lr`` with ``epoch`` counted from 0 (Keras's
             signature; a one-argument ``schedule(epoch)`` is accepted too).
-        verbose: 1 prints the rate whenever it changes.
+        verbose: 1 prints the rate set at each epoch, as Keras.
+
+    As Keras 3, the rate is added to each epoch's logs as ``learning_rate`` (so it appears in
+    History, CSVLogger files and the epoch line).
 
     Example:
         >>> import minicnn as mc
@@ -530,7 +560,7 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         optimizer = self.model.optimizer
-        old = float(optimizer.learning_rate)
+        old = _logged_rate(optimizer)  # as Keras reads its float32 variable
         try:
             new = self.schedule(epoch, old)
         except TypeError:  # a one-argument schedule(epoch)
@@ -541,5 +571,175 @@ class LearningRateScheduler(Callback):
                 f"Received: {new!r} for epoch {epoch}"
             )
         optimizer.learning_rate = float(new)
-        if self.verbose and new != old:
+        if self.verbose:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # Keras 3 adds the rate to the epoch's logs (and so History)
+            logs["learning_rate"] = _logged_rate(self.model.optimizer)
+
+
+def _logged_rate(optimizer: Any) -> float:
+    """The rate as Keras logs it: read from a float32 variable, so 0.001 shows as
+    0.0010000000474974513."""
+    return float(np.float32(optimizer.learning_rate))
+
+
+class CSVLogger(Callback):
+    """Write each epoch's logs as a CSV row, as Keras 3: an ``epoch`` column (0-based) then the
+    log keys sorted by name; when the first epoch's logs have no ``val_`` keys, ``val_``
+    columns are added anyway and filled with ``NA`` (Keras's quirk).
+
+    Args:
+        filename: the CSV file.
+        separator: the field delimiter.
+        append: add to an existing file (its header is written only if it is empty).
+
+    Example:
+        >>> import os, tempfile, numpy as np, minicnn as mc
+        >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+        >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
+        >>> model.compile(optimizer=mc.optimizers.SGD(0.0), loss="mse")
+        >>> _ = model.fit(np.zeros((4, 2)), np.ones(4), epochs=2, verbose=0,
+        ...               callbacks=[mc.callbacks.CSVLogger(path)])
+        >>> print(open(path).read(), end="")
+        epoch,loss,val_loss
+        0,1.0,NA
+        1,1.0,NA
+    """
+
+    def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = bool(append)
+        self.keys: list[str] | None = None
+        self.writer: csv.DictWriter | None = None
+        self.csv_file: TextIO | None = None
+        self.append_header = True
+
+    def on_train_begin(self, logs=None):
+        mode = "w"
+        if self.append:
+            if os.path.exists(self.filename):
+                with open(self.filename, encoding="utf-8") as f:
+                    self.append_header = not f.readline()
+            mode = "a"
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")  # noqa: SIM115
+        self.writer, self.keys = None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if self.keys and not any(k.startswith("val_") for k in self.keys):
+                self.keys += [f"val_{k}" for k in self.keys]
+        if self.writer is None:
+            dialect = type("Dialect", (csv.excel,), {"delimiter": self.sep})
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys,
+                                         dialect=dialect)
+            if self.append_header:
+                self.writer.writeheader()
+        row = collections.OrderedDict({"epoch": epoch})
+        row.update((k, _csv_value(logs.get(k, "NA"))) for k in self.keys)
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.writer = None
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, str) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value
+    if isinstance(value, collections.abc.Iterable):
+        return f'"[{", ".join(map(str, value))}]"'
+    return value
+
+
+class ReduceLROnPlateau(_MonitorCallback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving, as Keras 3.
+
+    After ``patience`` epochs without an improvement larger than ``min_delta`` the rate becomes
+    ``max(lr * factor, min_lr)``, then ``cooldown`` epochs pass before counting again. The rate
+    is compared and logged as Keras's float32 variable holds it, and added to each epoch's logs
+    as ``learning_rate`` (so the epoch line and History show it, as Keras 3's do).
+
+    Args:
+        monitor: the log key to watch.
+        factor: the multiplier (< 1).
+        patience: epochs without improvement before a reduction.
+        verbose: 1 prints ``Epoch N: ReduceLROnPlateau reducing learning rate to ...``.
+        mode: "auto", "min" or "max".
+        min_delta: the smallest change that counts as an improvement.
+        cooldown: epochs to wait after a reduction before resuming normal operation.
+        min_lr: the floor of the learning rate.
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=5).factor
+        0.2
+    """
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
+                 cooldown: int = 0, min_lr: float = 0.0, **kwargs: Any):
+        if kwargs:
+            raise ValueError(f"ReduceLROnPlateau: argument(s) not recognized: {sorted(kwargs)}")
+        super().__init__(monitor, mode, min_delta)
+        if factor >= 1.0:
+            raise ValueError("ReduceLROnPlateau does not support a factor >= 1.0. "
+                             f"Received factor={factor}")
+        self.factor = factor
+        self.patience = patience
+        self.verbose = verbose
+        self.cooldown = cooldown
+        self.min_lr = min_lr
+        self.cooldown_counter = 0
+        self.wait = 0
+
+    def on_train_begin(self, logs=None):
+        self.best = None
+        self.cooldown_counter = 0
+        self.wait = 0
+
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._greater is None:
+            self._set_direction()
+        logs = logs if logs is not None else {}
+        optimizer = self.model.optimizer
+        logs["learning_rate"] = _logged_rate(optimizer)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"Learning rate reduction is conditioned on metric `{self.monitor}` which is "
+                f"not available. Available metrics are: {','.join(logs)}.", stacklevel=2)
+            return
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.wait = 0
+            return
+        if self.in_cooldown():
+            return
+        self.wait += 1
+        if self.wait < self.patience:
+            return
+        old_lr = _logged_rate(optimizer)
+        if np.float32(old_lr) > np.float32(self.min_lr):
+            new_lr = max(old_lr * self.factor, self.min_lr)
+            optimizer.learning_rate = new_lr
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                      f"{new_lr}.")
+            self.cooldown_counter = self.cooldown
+            self.wait = 0

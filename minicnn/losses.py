@@ -30,7 +30,27 @@ import numpy as np
 from minicnn.tensor import Function, Tensor, stable_sigmoid
 
 EPSILON = 1e-7
-_REDUCTIONS = ("sum_over_batch_size", "sum", "none")
+_REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight")
+
+
+def _weights_like(sample_weight: Any, per_sample: np.ndarray) -> np.ndarray:
+    """Keras's squeeze_or_expand_to_same_rank of ``sample_weight`` against the losses (a
+    ``(N, 1)`` weight against ``(N,)`` losses is used as ``(N,)``; the caller restores Keras's
+    ``(N, 1)`` output shape for ``reduction="none"``)."""
+    sw = np.asarray(sample_weight, dtype=per_sample.dtype)
+    if sw.ndim == per_sample.ndim + 1 and sw.shape[-1] == 1:
+        sw = sw[..., 0]
+    while sw.ndim < per_sample.ndim:
+        sw = sw[..., None]
+    try:
+        np.broadcast_shapes(sw.shape, per_sample.shape)
+    except ValueError:
+        raise ValueError(
+            "`sample_weight` must have one weight per sample. Received: "
+            f"sample_weight.shape={np.shape(sample_weight)} for losses of shape "
+            f"{per_sample.shape}"
+        ) from None
+    return sw
 
 
 def _match_rank(y_true: np.ndarray, y_pred: np.ndarray, who: str) -> np.ndarray:
@@ -51,11 +71,23 @@ def _match_rank(y_true: np.ndarray, y_pred: np.ndarray, who: str) -> np.ndarray:
 class _LossFn(Function):
     """Shared reduction: subclasses return (per-sample loss, d(per-sample)/d(y_pred))."""
 
-    def forward(self, y_pred, y_true, reduction="sum_over_batch_size", from_logits=False):
+    def forward(self, y_pred, y_true, reduction="sum_over_batch_size", from_logits=False,
+                sample_weight=None):
         per_sample, self.grad = self.compute(y_pred, y_true, from_logits)
         self.reduction, self.count = reduction, max(per_sample.size, 1)
+        self.weights, self.expanded = None, False
+        if sample_weight is not None:
+            # Keras expands rank-1 losses to (N, 1) against (N, 1) weights
+            self.expanded = per_sample.ndim == 1 and np.ndim(sample_weight) == 2
+            # Keras: weighted losses, then the reduction ("sum_over_batch_size" still divides
+            # by the number of losses, not by the sum of the weights)
+            self.weights = _weights_like(sample_weight, per_sample)
+            per_sample = per_sample * self.weights
+            if reduction == "mean_with_sample_weight":
+                total_weight = float(np.broadcast_to(self.weights, per_sample.shape).sum())
+                self.count = total_weight if total_weight else np.inf  # divide_no_nan
         if reduction == "none":
-            return per_sample
+            return per_sample[:, None] if self.expanded else per_sample
         total = per_sample.sum(dtype=y_pred.dtype)
         if reduction == "sum":
             return np.asarray(total, dtype=y_pred.dtype)
@@ -63,11 +95,15 @@ class _LossFn(Function):
 
     def backward(self, gy):
         if self.reduction == "none":
-            scale = gy[..., None]
+            scale = gy[:, 0] if self.expanded else gy
         elif self.reduction == "sum":
             scale = gy
         else:
             scale = gy / gy.dtype.type(self.count)
+        if self.weights is not None:
+            scale = scale * self.weights
+        if np.ndim(scale):
+            scale = scale[..., None]
         return self.grad * scale, None
 
     def compute(self, x, y, from_logits):
@@ -235,27 +271,54 @@ class Loss:
     logits_of: str | None = None
 
     def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size",
-                 from_logits: bool = False):
+                 from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 dtype: Any = None):
+        who = type(self).__name__
+        if reduction is None:
+            reduction = "none"
         if reduction not in _REDUCTIONS:
             raise ValueError(
-                f"{type(self).__name__}: `reduction` must be one of {_REDUCTIONS}. "
+                f"{who}: `reduction` must be one of {_REDUCTIONS}. "
                 f"Received: reduction={reduction!r}"
             )
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
+                or not 0 <= label_smoothing <= 1:
+            raise ValueError(f"{who}: `label_smoothing` must be a number in [0, 1]. "
+                             f"Received: label_smoothing={label_smoothing!r}")
+        if axis != -1:
+            raise ValueError(f"{who}: minicnn's losses reduce over the last axis only. "
+                             f"Received: axis={axis!r}")
+        if dtype not in (None, "float32"):
+            raise ValueError(f"{who}: minicnn computes losses in the predictions' dtype; "
+                             f"`dtype` must be None or 'float32'. Received: dtype={dtype!r}")
         self.name = name or self.default_name
         self.reduction = reduction
         self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
 
-    def __call__(self, y_true: Any, y_pred: Any) -> Tensor:
+    def _smooth(self, y_true: np.ndarray, y_pred: Tensor) -> np.ndarray:
+        """Label smoothing of ``y_true`` (identity for losses without it)."""
+        return y_true
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """The loss of ``y_pred`` against ``y_true``; ``sample_weight`` (one weight per sample)
+        multiplies the per-sample losses before the reduction, as Keras."""
         if not isinstance(y_pred, Tensor):
             y_pred = Tensor(y_pred)
         y_true = y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true)
+        if self.label_smoothing:
+            y_true = self._smooth(y_true.astype(y_pred.dtype), y_pred)
+        if sample_weight is not None:
+            sample_weight = (sample_weight.data if isinstance(sample_weight, Tensor)
+                             else np.asarray(sample_weight))
         from_logits = self.from_logits
         tag = getattr(y_pred, "keras_logits", None)
         if not from_logits and tag is not None and tag[0] == self.logits_of:
             y_pred, from_logits = tag[1], True  # Keras's _get_logits: exact, unclipped
         return self.fn.apply(y_pred, Tensor(y_true, dtype=y_true.dtype
                                             if y_true.dtype.kind in "iub" else y_pred.dtype),
-                             reduction=self.reduction, from_logits=from_logits)
+                             reduction=self.reduction, from_logits=from_logits,
+                             sample_weight=sample_weight)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments, JSON-friendly."""
@@ -287,6 +350,20 @@ class BinaryCrossentropy(Loss):
     logits_of = "sigmoid"
     default_name = "binary_crossentropy"
 
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str = "sum_over_batch_size", name: str = "binary_crossentropy",
+                 dtype: Any = None):
+        super().__init__(name=name, reduction=reduction, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis, dtype=dtype)
+
+    def _smooth(self, y_true, y_pred):
+        # Keras: squeeze the labels toward 0.5
+        ls = y_true.dtype.type(self.label_smoothing)
+        return y_true * (1 - ls) + ls * y_true.dtype.type(0.5)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
 
 class CategoricalCrossentropy(Loss):
     """Cross-entropy with one-hot labels: ``-sum(y log p)`` over the last axis.
@@ -304,6 +381,20 @@ class CategoricalCrossentropy(Loss):
     fn = CategoricalCrossentropyFn
     logits_of = "softmax"
     default_name = "categorical_crossentropy"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str = "sum_over_batch_size", name: str = "categorical_crossentropy",
+                 dtype: Any = None):
+        super().__init__(name=name, reduction=reduction, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis, dtype=dtype)
+
+    def _smooth(self, y_true, y_pred):
+        # Keras: mix the one-hot labels with the uniform distribution over the classes
+        ls = y_true.dtype.type(self.label_smoothing)
+        return y_true * (1 - ls) + ls / y_true.dtype.type(y_pred.shape[-1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -323,6 +414,15 @@ class SparseCategoricalCrossentropy(Loss):
     logits_of = "softmax"
     default_name = "sparse_categorical_crossentropy"
 
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
+                 reduction: str = "sum_over_batch_size", axis: int = -1,
+                 name: str = "sparse_categorical_crossentropy", dtype: Any = None):
+        if ignore_class is not None:
+            raise ValueError("SparseCategoricalCrossentropy: minicnn does not support "
+                             f"`ignore_class`. Received: ignore_class={ignore_class!r}")
+        super().__init__(name=name, reduction=reduction, from_logits=from_logits, axis=axis,
+                         dtype=dtype)
+
 
 class MeanSquaredError(Loss):
     """Mean of ``(y_true - y_pred) ** 2`` over the last axis, then over the batch.
@@ -336,19 +436,20 @@ class MeanSquaredError(Loss):
     fn = MeanSquaredErrorFn
     default_name = "mean_squared_error"
 
-    def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size"):
-        super().__init__(name=name, reduction=reduction)
+    def __init__(self, reduction: str = "sum_over_batch_size",
+                 name: str = "mean_squared_error", dtype: Any = None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
 
 
-def _per_sample(cls: type[Loss], y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
-    kwargs = {"from_logits": from_logits} if cls is not MeanSquaredError else {}
+def _per_sample(cls: type[Loss], y_true: Any, y_pred: Any, **kwargs: Any) -> Tensor:
     return cls(reduction="none", **kwargs)(y_true, y_pred)
 
 
-def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
+def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
     """Per-sample binary cross-entropy (no batch reduction), as ``keras.losses``'s function.
 
     Example:
@@ -356,10 +457,12 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> 
         >>> mc.losses.binary_crossentropy(np.ones((2, 1)), np.full((2, 1), 0.5)).shape
         (2,)
     """
-    return _per_sample(BinaryCrossentropy, y_true, y_pred, from_logits)
+    return _per_sample(BinaryCrossentropy, y_true, y_pred, from_logits=from_logits,
+                       label_smoothing=label_smoothing, axis=axis)
 
 
-def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
+def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                             label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
     """Per-sample categorical cross-entropy.
 
     Example:
@@ -367,11 +470,12 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
         >>> mc.losses.categorical_crossentropy(np.eye(2), np.full((2, 2), 0.5)).shape
         (2,)
     """
-    return _per_sample(CategoricalCrossentropy, y_true, y_pred, from_logits)
+    return _per_sample(CategoricalCrossentropy, y_true, y_pred, from_logits=from_logits,
+                       label_smoothing=label_smoothing, axis=axis)
 
 
-def sparse_categorical_crossentropy(y_true: Any, y_pred: Any,
-                                    from_logits: bool = False) -> Tensor:
+def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                                    ignore_class: int | None = None, axis: int = -1) -> Tensor:
     """Per-sample sparse categorical cross-entropy.
 
     Example:
@@ -379,7 +483,8 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any,
         >>> mc.losses.sparse_categorical_crossentropy([0, 1], np.full((2, 2), 0.5)).shape
         (2,)
     """
-    return _per_sample(SparseCategoricalCrossentropy, y_true, y_pred, from_logits)
+    return _per_sample(SparseCategoricalCrossentropy, y_true, y_pred, from_logits=from_logits,
+                       ignore_class=ignore_class, axis=axis)
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
@@ -421,6 +526,8 @@ def get(identifier: Any) -> Loss:
         loss = _BY_NAME[identifier.lower()]()
         loss.name = identifier.lower() if identifier.lower() != "mse" else loss.name
         return loss
+    if isinstance(identifier, str) and identifier in _CLASSES:  # Keras takes class names too
+        return _CLASSES[identifier]()
     raise ValueError(
         f"Unknown loss. Expected a Loss instance or one of {sorted(_BY_NAME)}. "
         f"Received: loss={identifier!r}"

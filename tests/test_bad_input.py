@@ -52,9 +52,10 @@ def random_bytes(tmp: Path) -> Path:
     return path
 
 
-def fake_keras_file(tmp: Path) -> Path:
-    """The layout of a Keras 3 ``.keras`` file (a zip with config.json and model.weights.h5)."""
-    path = tmp / "model.keras"
+def fake_keras_file(tmp: Path, name: str = "download.npz") -> Path:
+    """The layout of a Keras 3 ``.keras`` file (a zip with config.json and model.weights.h5),
+    under a name that is not Keras's (a ``.keras`` name is read by Keras itself)."""
+    path = tmp / name
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("metadata.json", '{"keras_version": "3.0.0"}')
         z.writestr("config.json", '{"class_name": "Sequential"}')
@@ -99,8 +100,8 @@ LIBRARY = [
     ("load_model random bytes", lambda t: mc.load_model(random_bytes(t)),
      ValueError, r"noise\.npz': it is not a minicnn model file \(a \.npz zip archive starts "
                  r"with 'PK'; this file starts with b'"),
-    ("load_model Keras .keras", lambda t: mc.load_model(fake_keras_file(t)),
-     ValueError, r"model\.keras': it is a Keras \.keras file, not a minicnn model file\. Load it "
+    ("load_model Keras file as .npz", lambda t: mc.load_model(fake_keras_file(t)),
+     ValueError, r"download\.npz': it is a Keras \.keras file, not a minicnn model file\. Load it "
                  r"with minicnn\.keras_compat\.from_keras\(path\)\.$"),
     ("load_model Keras .h5", lambda t: mc.load_model(fake_h5_file(t)),
      ValueError, r"model\.h5': it is an HDF5 file \(a Keras \.h5 model or weights file\?\), not "
@@ -113,20 +114,16 @@ LIBRARY = [
      lambda t: mc.Sequential([mc.Input((3,)), mc.Dense(2), mc.Dense(1)]).load_weights(
          saved(t, "nan.npz", nan_weight)),
      ValueError, r"layer 'dense_1' weight 'kernel' holds 1 NaN"),
-    ("save m.keras", lambda t: model_8x8().save(t / "m.keras"),
-     ValueError, r"^save: the filename must end in `\.npz` \(minicnn's format; by convention "
-                 r"`model\.npz`\)\. Received: filepath='.*m\.keras'\. To write a Keras file, "
-                 r"convert the model first \(needs TensorFlow\): "
-                 r"minicnn\.keras_compat\.to_keras\(model\)\.save\('.*m\.keras'\)\.$"),
     ("save m.h5", lambda t: model_8x8().save(t / "m.h5"),
-     ValueError, r"^save: the filename must end in `\.npz`.*Received: filepath='.*m\.h5'\. To "
-                 r"write a Keras file"),
+     ValueError, r"^save: the filename must end in `\.npz`.*Received: filepath='.*m\.h5'\. "
+                 r"Keras 3 itself writes `\.keras` models and `\.weights\.h5` weights"),
     ("save m", lambda t: model_8x8().save(t / "m"),
      ValueError, r"^save: the filename must end in `\.npz` \(minicnn's format; by convention "
-                 r"`model\.npz`\)\. Received: filepath='.*m'\.$"),
-    ("save_weights w.weights.h5", lambda t: model_8x8().save_weights(t / "w.weights.h5"),
+                 r"`model\.npz`\), or be a Keras name \(`\.keras`, `\.weights\.h5`\)\. "
+                 r"Received: filepath='.*m'\.$"),
+    ("save_weights w.h5", lambda t: model_8x8().save_weights(t / "w.h5"),
      ValueError, r"^save_weights: the filename must end in `\.npz` \(minicnn's format; by "
-                 r"convention `name\.weights\.npz`\)\. .*to_keras\(model\)\.save_weights\("),
+                 r"convention `name\.weights\.npz`\), or be a Keras name"),
 ]
 
 
@@ -288,3 +285,45 @@ def test_a_model_of_convolutions_alone_still_runs_on_other_image_sizes():
                                          r"\(None, 8, 8, 1\)\. Received: x with shape "
                                          r"\(1, 8, 8, 2\)\.$"):
         model.predict(np.zeros((1, 8, 8, 2)), verbose=0)
+
+
+def test_keras_names_write_real_keras_files(tmp_path):
+    """``.keras`` and ``.weights.h5`` (a Keras script's names) are written as real Keras files
+    through keras_compat, read back by minicnn and by Keras itself; nothing else is left."""
+    import keras  # the test extra installs it; the names need TensorFlow (next test: without)
+
+    model = model_8x8()
+    x = np.random.default_rng(0).random((3, 8, 8, 1), dtype=np.float32)
+    model.save(tmp_path / "m.keras")
+    model.save_weights(tmp_path / "w.weights.h5")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "w.weights.h5"]
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(mc.load_model(tmp_path / "m.keras").predict(x, verbose=0),
+                               expected, rtol=1e-6)
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras").predict(x, verbose=0),
+                               expected, rtol=1e-5, atol=1e-6)
+    other = model_8x8()
+    other.load_weights(tmp_path / "w.weights.h5")
+    np.testing.assert_allclose(other.predict(x, verbose=0), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("action", ["save", "save_weights", "load_model"])
+def test_keras_names_without_tensorflow_say_how(tmp_path, monkeypatch, action):
+    from minicnn import keras_compat
+
+    def no_keras():
+        raise ImportError("no TensorFlow here")
+
+    monkeypatch.setattr(keras_compat, "_import_keras", no_keras)
+    model = model_8x8()
+    with pytest.raises(ValueError) as info:
+        if action == "save":
+            model.save(tmp_path / "m.keras")
+        elif action == "save_weights":
+            model.save_weights(tmp_path / "w.weights.h5")
+        else:
+            mc.load_model(fake_keras_file(tmp_path, "m.keras"))
+    assert re.search(r"is a Keras file name, and writing or reading a real Keras file needs "
+                     r"TensorFlow \(pip install tensorflow-cpu\)\. Without it, use minicnn's own "
+                     r"format: a name ending in `\.npz`", str(info.value)), str(info.value)
+    assert list(tmp_path.iterdir()) in ([], [tmp_path / "m.keras"])

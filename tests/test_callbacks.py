@@ -116,7 +116,9 @@ def test_terminate_on_nan_callback(capsys):
     guard.set_model(model)
     guard.on_train_batch_end(4, {"loss": float("inf")})
     assert model.stop_training
-    assert "batch 4: invalid loss inf" in capsys.readouterr().out
+    assert "Batch 4: Invalid loss, terminating training" in capsys.readouterr().out  # Keras's
+    with pytest.raises(RuntimeError, match="batch 4"):
+        callbacks.TerminateOnNaN(raise_error=True).on_train_batch_end(4, {"loss": float("nan")})
 
 
 def test_hooks_order_and_history():

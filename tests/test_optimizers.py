@@ -72,8 +72,9 @@ def test_rmsprop_keras_formula(momentum, centered):
 
 
 def test_defaults_and_names():
-    assert optimizers.get("sgd").get_config() == {"name": "sgd", "learning_rate": 0.01,
-                                                  "momentum": 0.0, "nesterov": False}
+    assert optimizers.get("sgd").get_config() == {
+        "name": "sgd", "learning_rate": 0.01, "momentum": 0.0, "nesterov": False,
+        "weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None}
     adam = optimizers.get("adam").get_config()
     assert (adam["learning_rate"], adam["beta_1"], adam["beta_2"], adam["epsilon"]) == \
         (0.001, 0.9, 0.999, 1e-7)

@@ -185,7 +185,7 @@ class ImageDataset:
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
         self._double = double_params
-        self.prefetch = int(prefetch)
+        self.prefetch_batches = int(prefetch)  # (``prefetch`` is tf.data's method)
         self._transforms: tuple[Callable[..., Any], ...] = ()
         self._limit: int | None = None
         self._epoch = 0
@@ -220,7 +220,8 @@ class ImageDataset:
         view._epoch = 0
         return view
 
-    def map(self, fn: Callable[..., Any]) -> ImageDataset:
+    def map(self, fn: Callable[..., Any], num_parallel_calls: Any = None,
+            deterministic: Any = None) -> ImageDataset:
         """A dataset whose batches go through `fn` (in the background thread).
 
         As in Keras, `fn` receives the batch's parts as arguments: ``fn(x, y) -> (x, y)``, or
@@ -240,10 +241,34 @@ class ImageDataset:
             >>> x.shape, y.dtype
             ((32, 32, 32, 3), dtype('int32'))
         """
+        # num_parallel_calls / deterministic: tf.data's, accepted without effect (the calls run
+        # in order on the producer thread, so they are always deterministic)
         if not callable(fn):
             raise ValueError(f"`map` expects a callable. Received: fn={fn!r}")
         view = self._view()
         view._transforms = (*self._transforms, fn)
+        return view
+
+    def prefetch(self, buffer_size: int) -> ImageDataset:
+        """tf.data's ``prefetch``: a dataset preparing up to ``buffer_size`` batches ahead
+        (``tf.data.AUTOTUNE``, -1, keeps the current setting).
+
+        Example:
+            >>> from pathlib import Path
+            >>> import minicnn
+            >>> from minicnn.data import image_dataset_from_directory
+            >>> folder = Path(minicnn.__file__).parents[1] / "examples/data/catdog_small"
+            >>> ds = image_dataset_from_directory(folder / "test_set", image_size=(8, 8),
+            ...                                   seed=1, verbose=False)
+            >>> ds.prefetch(4).prefetch_batches, ds.prefetch(-1).prefetch_batches
+            (4, 2)
+        """
+        if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or buffer_size < -1:
+            raise ValueError("`buffer_size` must be a non-negative int or -1 (AUTOTUNE). "
+                             f"Received: buffer_size={buffer_size!r}")
+        view = self._view()
+        if buffer_size >= 0:
+            view.prefetch_batches = buffer_size
         return view
 
     def take(self, count: int) -> ImageDataset:
@@ -291,7 +316,7 @@ class ImageDataset:
         self._epoch += 1
         bs = self.batch_size
         batches = [order[i : i + bs] for i in range(0, len(order), bs)][: len(self)]
-        if self.prefetch <= 0:
+        if self.prefetch_batches <= 0:
             return self._iter_sync(batches)
         return self._iter_threaded(batches)
 
@@ -301,7 +326,7 @@ class ImageDataset:
                 yield self._batch(read, sel)
 
     def _iter_threaded(self, batches: list[np.ndarray]) -> Iterator[Any]:
-        q: queue.Queue = queue.Queue(maxsize=self.prefetch)
+        q: queue.Queue = queue.Queue(maxsize=self.prefetch_batches)
         stop = threading.Event()
 
         def put(item: Any) -> bool:

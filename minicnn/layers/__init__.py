@@ -12,6 +12,17 @@ from minicnn.layers.core import (
     Rescaling,
 )
 from minicnn.layers.pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
+from minicnn.layers.preprocessing import (
+    CenterCrop,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Resizing,
+)
 
 __all__ = [
     "Activation",
@@ -28,6 +39,15 @@ __all__ = [
     "MaxPooling2D",
     "Rescaling",
     "clear_session",
+    "CenterCrop",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
+    "Resizing",
 ]
 from minicnn.layers.merge import (  # noqa: E402
     Add,

@@ -59,6 +59,37 @@ def as_label_array(y: Any, who: str = "fit") -> np.ndarray:
     return arr
 
 
+def as_weight_array(w: Any) -> np.ndarray:
+    """Sample weights as float32 (one per sample, or ``(N, 1)``).
+
+    Example:
+        >>> from minicnn.models.data import as_weight_array
+        >>> as_weight_array([1, 2]).dtype
+        dtype('float32')
+    """
+    arr = w.data if isinstance(w, Tensor) else np.asarray(w)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"`sample_weight` must be numbers. Received: dtype={arr.dtype}")
+    return arr.astype(np.float32, copy=False)
+
+
+def class_weights_for(y: np.ndarray, class_weight: dict[int, float]) -> np.ndarray:
+    """Keras's class_weight -> sample_weight: the class is the arg-max of one-hot rows, else the
+    rounded label; classes missing from the dict weigh 1.0.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.models.data import class_weights_for
+        >>> class_weights_for(np.array([[1.0], [0.0]]), {0: 1.0, 1: 3.0})
+        array([3., 1.], dtype=float32)
+    """
+    y = np.asarray(y)
+    if y.ndim > 1:
+        y = y.argmax(axis=-1) if y.shape[-1] != 1 else y[..., 0]
+    classes = np.round(y).astype(np.int64)
+    return np.array([class_weight.get(int(c), 1.0) for c in classes], dtype=np.float32)
+
+
 def is_array_like(x: Any) -> bool:
     """Whether ``x`` is a NumPy array or a Tensor (as opposed to an iterable of batches).
 
@@ -139,9 +170,16 @@ class ArrayData:
         (3, [[0, 1], [2, 3], [4]])
     """
 
-    def __init__(self, x: Any, y: Any, batch_size: int, shuffle: bool, who: str):
+    def __init__(self, x: Any, y: Any, batch_size: int, shuffle: bool, who: str,
+                 sample_weight: Any = None):
         self.x = _as_arrays(x)
         self.y = None if y is None else _as_arrays(y)
+        self.w = None if sample_weight is None else as_weight_array(sample_weight)
+        if self.w is not None and len(self.w) != batch_len(self.x):
+            raise ValueError(
+                f"{who}: `sample_weight` must have one weight per sample. Received: "
+                f"{len(self.w)} weights for {batch_len(self.x)} samples."
+            )
         if any(a.ndim == 0 for a in (self.x if isinstance(self.x, ArrayList) else [self.x])):
             raise ValueError(f"{who}: `x` must have a batch axis. Received: x.shape=()")
         if batch_len(self.x) == 0:
@@ -165,6 +203,11 @@ class ArrayData:
         return math.ceil(self.n / self.batch_size)
 
     def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        for xb, yb, _ in self.batches():
+            yield xb, yb
+
+    def batches(self) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
+        """One epoch of ``(x, y, sample_weight)`` batches (weights None when not given)."""
         order = get_rng().permutation(self.n) if self.shuffle else None
         for start in range(0, self.n, self.batch_size):
             if order is None:
@@ -174,7 +217,7 @@ class ArrayData:
             xb = _take(self.x, sel, as_input_array)
             yb = None if self.y is None else _take(self.y, sel,
                                                    lambda a: as_label_array(a, self.who))
-            yield xb, yb
+            yield xb, yb, None if self.w is None else self.w[sel]
 
 
 class IterableData:
@@ -220,6 +263,11 @@ class IterableData:
             return None
 
     def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        for xb, yb, _ in self.batches():
+            yield xb, yb
+
+    def batches(self) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
+        """One epoch of ``(x, y, sample_weight)``: a batch's third element, as Keras."""
         if self.one_shot:
             if self._iterator is None:
                 self._iterator = iter(self.source)
@@ -231,12 +279,15 @@ class IterableData:
             if self.steps is not None and i + 1 >= self.steps:
                 break
 
-    def _split(self, batch: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    def _split(self, batch: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         if isinstance(batch, (tuple, list)):
             if len(batch) == 1:
-                return as_input_array(batch[0]), None
+                return as_input_array(batch[0]), None, None
             if len(batch) == 2:
-                return as_input_array(batch[0]), as_label_array(batch[1], self.who)
+                return as_input_array(batch[0]), as_label_array(batch[1], self.who), None
+            if len(batch) == 3:
+                return (as_input_array(batch[0]), as_label_array(batch[1], self.who),
+                        None if batch[2] is None else as_weight_array(batch[2]))
             if isinstance(self.source, (list, tuple)):
                 raise ValueError(
                     f"{self.who}: `x` is a Python {type(self.source).__name__} and `y` was not "
@@ -245,14 +296,14 @@ class IterableData:
                     f"elements. To pass samples, pass arrays: {self.who}(np.asarray(x), y)."
                 )
             raise ValueError(
-                f"{self.who}: each batch must be `x` or a tuple `(x, y)`. "
-                f"Received: a tuple of {len(batch)} elements (sample weights are not supported)."
+                f"{self.who}: each batch must be `x` or a tuple `(x, y)` or "
+                f"`(x, y, sample_weight)`. Received: a tuple of {len(batch)} elements."
             )
-        return as_input_array(batch), None
+        return as_input_array(batch), None, None
 
 
 def make_data(x: Any, y: Any, batch_size: int, shuffle: bool, who: str,
-              steps: int | None = None) -> ArrayData | IterableData:
+              steps: int | None = None, sample_weight: Any = None) -> ArrayData | IterableData:
     """Arrays (``x`` array-like with ``y``, or an array) or an iterable of batches.
 
     Returns an ``ArrayData`` or an ``IterableData``; raises Keras-style ValueErrors for
@@ -267,7 +318,12 @@ def make_data(x: Any, y: Any, batch_size: int, shuffle: bool, who: str,
     if is_array_like(x) or (y is not None and not hasattr(x, "__next__")):
         if x is None:
             raise ValueError(f"{who}: `x` is required. Received: x=None")
-        return ArrayData(x, y, batch_size, shuffle, who)
+        return ArrayData(x, y, batch_size, shuffle, who, sample_weight)
+    if sample_weight is not None:
+        raise ValueError(
+            f"{who}: `sample_weight` must not be given when `x` is an iterable of batches "
+            "(give each batch as `(x, y, sample_weight)`)."
+        )
     if y is not None:
         raise ValueError(
             f"{who}: `y` must not be given when `x` is an iterable of batches (the batches "

@@ -24,7 +24,7 @@ from minicnn.layers.base import Layer, unique_name
 from minicnn.layers.core import InputLayer
 from minicnn.layers.node import SymbolicTensor, call_symbolic, flatten, is_symbolic, pack_like
 from minicnn.models import saving, summary, training
-from minicnn.models.data import ArrayList, as_input_array
+from minicnn.models.data import ArrayList, as_input_array, as_weight_array, class_weights_for
 from minicnn.models.graph import GraphPlan, Step, map_graph
 from minicnn.ops.split import batch_step
 from minicnn.tensor import Parameter, Tensor, no_grad
@@ -325,18 +325,36 @@ class Model(Layer):
 
     # ----------------------------------------------------------------- compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
-                metrics: Sequence[Any] | None = None) -> None:
+                metrics: Sequence[Any] | None = None, loss_weights: Any = None,
+                weighted_metrics: Sequence[Any] | None = None, run_eagerly: bool = False,
+                steps_per_execution: int = 1, jit_compile: Any = "auto",
+                auto_scale_loss: bool = True) -> None:
         """Choose the optimizer, loss and metrics for ``fit``/``evaluate``.
 
         Args:
-            optimizer: "sgd", "adam", "rmsprop" or an Optimizer instance.
+            optimizer: "sgd", "adam", "adamw", "rmsprop" or an Optimizer instance.
             loss: a loss name ("binary_crossentropy", "mse"...) or a Loss instance. With
                 several outputs: one loss (applied to every output), or a list (or a dict by
                 output layer name) of one loss per output; the trained loss is their sum, as
                 Keras's with its default loss weights.
-            metrics: e.g. ``["accuracy"]`` (resolved from the output and label shapes); not
-                supported with several outputs (minicnn logs only their summed loss).
+            metrics: e.g. ``["accuracy"]`` (resolved from the output and label shapes); they
+                ignore sample weights, as Keras's; not supported with several outputs
+                (minicnn logs only their summed loss).
+            weighted_metrics: metrics that use ``sample_weight``/``class_weight`` (a name
+                already taken by ``metrics`` is logged as ``weighted_<name>``, as Keras).
+            loss_weights: only None (every output's loss counts once).
+            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: Keras backend
+                settings, accepted and without effect (minicnn always runs eagerly, one batch
+                per step).
         """
+        if loss_weights is not None:
+            raise ValueError("compile: `loss_weights` is not supported by minicnn (every "
+                             f"output's loss counts once). Received: loss_weights={loss_weights!r}")
+        del run_eagerly, steps_per_execution, jit_compile, auto_scale_loss  # no effect here
+        if weighted_metrics is not None and (isinstance(weighted_metrics, str)
+                                             or not hasattr(weighted_metrics, "__iter__")):
+            raise TypeError("compile: `weighted_metrics` must be a list. "
+                            f"Received: weighted_metrics={weighted_metrics!r}")
         opt = optimizers_module.get(optimizer)
         if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
             raise TypeError(f"compile: `metrics` must be a list. Received: metrics={metrics!r}")
@@ -351,6 +369,16 @@ class Model(Layer):
         else:
             loss_obj = losses_module.get(loss) if loss is not None else None
         mets = [metrics_module.get(m) for m in (metrics or [])]
+        taken = {m.name for m in mets}
+        for identifier in weighted_metrics or []:
+            m = metrics_module.get(identifier)
+            if m in mets:  # the same object twice: a weighted copy
+                m = metrics_module.deserialize(metrics_module.serialize(m))
+            m.weighted = True
+            if m.name in taken:
+                m.name = f"weighted_{m.name}"
+            taken.add(m.name)
+            mets.append(m)
         self.optimizer, self.loss = opt, loss_obj
         self.metrics = [metrics_module.Mean(name="loss")] + mets
         self.compiled = True
@@ -415,7 +443,10 @@ class Model(Layer):
         return {
             "optimizer": optimizers_module.serialize(self.optimizer),
             "loss": loss,
-            "metrics": [metrics_module.serialize(m) for m in self.metrics[1:]],
+            "metrics": [metrics_module.serialize(m) for m in self.metrics[1:]
+                        if not getattr(m, "weighted", False)],
+            "weighted_metrics": [metrics_module.serialize(m) for m in self.metrics[1:]
+                                 if getattr(m, "weighted", False)],
         }
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
@@ -424,40 +455,52 @@ class Model(Layer):
             optimizer=optimizers_module.deserialize(config["optimizer"]),
             loss=_deserialize_loss(config.get("loss")),
             metrics=[metrics_module.deserialize(m) for m in config.get("metrics", [])],
+            weighted_metrics=[metrics_module.deserialize(m)
+                              for m in config.get("weighted_metrics", [])] or None,
         )
 
     # ---------------------------------------------------------------- training
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = 32, epochs: int = 1,
             verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
-            validation_data: Any = None, shuffle: bool = True, initial_epoch: int = 0,
-            steps_per_epoch: int | None = None) -> History:
+            validation_data: Any = None, shuffle: bool = True,
+            class_weight: dict[int, float] | None = None, sample_weight: Any = None,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int = 1) -> History:
         """Train for ``epochs`` epochs on arrays or an iterable of ``(x, y)`` batches.
 
         Returns a ``History`` whose ``.history`` maps ``loss``, each metric and their
         ``val_`` versions to per-epoch lists. Output is Keras's: ``Epoch i/N`` then a live bar
         (``verbose=1`` on a terminal) or one line per epoch (``verbose=2``, or off a terminal).
         ``validation_split`` holds out the last fraction of the arrays, before shuffling.
+        ``sample_weight`` (arrays; with datasets, a third batch element) and ``class_weight``
+        (``{class: weight}``) weight the loss and ``weighted_metrics``, as Keras;
+        ``validation_data`` may be ``(x, y, sample_weight)``.
         """
-        if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2 \
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) \
                 and (len(self.inputs) > 1 or self._structured_outputs()):
-            vx, vy = validation_data
+            vx, vy, *vw = validation_data
             validation_data = (self._x_batch(vx) if len(self.inputs) > 1 else vx,
-                               self._y_batch(vy))
+                               self._y_batch(vy), *vw)
         if len(self.inputs) > 1:
             x = self._x_batch(x)
         y = self._y_batch(y)
         return training.fit(self, x, y, batch_size, epochs, verbose, callbacks,
                             validation_split, validation_data, shuffle, initial_epoch,
-                            steps_per_epoch)
+                            steps_per_epoch, class_weight=class_weight,
+                            sample_weight=sample_weight, validation_steps=validation_steps,
+                            validation_batch_size=validation_batch_size,
+                            validation_freq=validation_freq)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = 32,
-                 verbose: Any = "auto", return_dict: bool = False, steps: int | None = None,
-                 callbacks: Any = None) -> Any:
+                 verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
+                 callbacks: Any = None, return_dict: bool = False) -> Any:
         """Loss (and metrics) over the data: a float, ``[loss, metric...]`` or a dict."""
         if len(self.inputs) > 1:
             x = self._x_batch(x)
         y = self._y_batch(y)
-        return training.evaluate(self, x, y, batch_size, verbose, return_dict, steps, callbacks)
+        return training.evaluate(self, x, y, batch_size, verbose, return_dict, steps, callbacks,
+                                 sample_weight=sample_weight)
 
     def predict(self, x: Any, batch_size: int | None = 32, verbose: Any = "auto",
                 steps: int | None = None, callbacks: Any = None) -> Any:
@@ -506,22 +549,30 @@ class Model(Layer):
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def train_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: dict[int, float] | None = None,
+                       return_dict: bool = False) -> Any:
         """One optimisation step on one batch; returns that batch's loss (and metrics)."""
         self._require_compiled("train_on_batch")
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("You cannot `class_weight` and `sample_weight` at the same "
+                                 "time.")
+            sample_weight = class_weights_for(np.asarray(y), class_weight)
         for m in self.metrics:
             m.reset_state()
         training.train_step(self, self._x_batch(x), self._y_batch(
-            y if self._structured_outputs() else np.asarray(y)))
+            y if self._structured_outputs() else np.asarray(y)), _weights(sample_weight))
         return self._batch_logs(return_dict)
 
-    def test_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      return_dict: bool = False) -> Any:
         """Loss (and metrics) on one batch, without updating the weights."""
         self._require_compiled("test_on_batch")
         for m in self.metrics:
             m.reset_state()
         training.test_step(self, self._x_batch(x), self._y_batch(
-            y if self._structured_outputs() else np.asarray(y)))
+            y if self._structured_outputs() else np.asarray(y)), _weights(sample_weight))
         return self._batch_logs(return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
@@ -572,6 +623,10 @@ class Model(Layer):
 Model.build = Model.__dict__["build"].__wrapped__  # type: ignore[method-assign]
 
 
+def _weights(sample_weight: Any) -> np.ndarray | None:
+    return None if sample_weight is None else as_weight_array(sample_weight)
+
+
 class MultiOutputLoss:
     """The loss of a model with several outputs: one loss per output, summed (Keras's total
     loss with its default loss weights of 1).
@@ -602,7 +657,8 @@ class MultiOutputLoss:
             self.losses = [losses_module.get(loss)] * n
         self.name = "loss"
 
-    def __call__(self, y_true: Any, y_pred: Any) -> Tensor:
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """The sum of each output's loss; ``sample_weight`` weights every output's samples."""
         preds = flatten(y_pred)
         trues = list(y_true)
         if len(trues) != len(preds):
@@ -610,7 +666,7 @@ class MultiOutputLoss:
                              f"Received: {len(trues)} label arrays.")
         total = None
         for fn, t, p in zip(self.losses, trues, preds):
-            value = fn(t, p)
+            value = fn(t, p) if sample_weight is None else fn(t, p, sample_weight=sample_weight)
             total = value if total is None else total + value
         return total
 

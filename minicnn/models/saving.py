@@ -4,10 +4,11 @@ Model file: metadata ``{"format": "minicnn.model", "config": ..., "compile_confi
 "weights": [[layer name, [weight names]], ...], "optimizer": {"iterations", "slots"}}`` and
 arrays ``weights/<layer index>/<weight index>`` and ``optimizer/<slot>/<index>``.
 
-Paths must end in ``.npz`` (``.weights.npz`` by convention for weights-only files): like
-Keras 3, which refuses names that do not end in ``.keras`` (or ``.weights.h5``), minicnn refuses
-``m.keras``, ``m.h5`` or ``m`` instead of writing its own format under a Keras name; the message
-says how to write a real Keras file (``minicnn.keras_compat.to_keras``). Loading refuses a file
+Paths end in ``.npz`` (``.weights.npz`` by convention for weights-only files). Keras's own
+names, ``.keras`` and ``.weights.h5``, get a real Keras file through ``minicnn.keras_compat``
+when TensorFlow is installed (``minicnn.models.keras_files``); like Keras 3, which refuses
+names it cannot honour, minicnn refuses any other name (``m.h5``, ``m``) instead of writing its
+own format under it, and says how. Loading refuses a file
 whose weights are NaN or infinite (naming the layer) unless ``allow_non_finite=True``, and
 names a Keras file or a file that is no ``.npz`` at all as such.
 """
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minicnn import io
+from minicnn.models import keras_files
 
 if TYPE_CHECKING:
     from minicnn.models.sequential import Sequential
@@ -39,18 +41,21 @@ def _weight_payload(model: Sequential) -> tuple[dict[str, np.ndarray], list[Any]
 
 
 def _check_save_path(filepath: str | os.PathLike, who: str, conventional: str) -> None:
-    """Refuse a path not ending in ``.npz``, as Keras 3 refuses one not ending in ``.keras``."""
+    """Refuse a path not ending in ``.npz``, as Keras 3 refuses one not ending in ``.keras``
+    (the Keras names themselves are handled before this)."""
     path = os.fspath(filepath)
     if str(path).lower().endswith(".npz"):
         return
-    stem, ext = os.path.splitext(os.path.basename(path))
+    ext = os.path.splitext(str(path))[1]
     keras_hint = ""
-    if ext.lower() in (".keras", ".h5", ".hdf5"):
-        keras_hint = (" To write a Keras file, convert the model first (needs TensorFlow): "
-                      f"minicnn.keras_compat.to_keras(model).{who}({path!r}).")
+    if ext.lower() in (".h5", ".hdf5"):
+        keras_hint = (" Keras 3 itself writes `.keras` models and `.weights.h5` weights; "
+                      "minicnn writes those names as real Keras files when TensorFlow is "
+                      "installed.")
     raise ValueError(
         f"{who}: the filename must end in `.npz` (minicnn's format; by convention "
-        f"`{conventional}`). Received: filepath={path!r}.{keras_hint}"
+        f"`{conventional}`), or be a Keras name (`.keras`, `.weights.h5`). "
+        f"Received: filepath={path!r}.{keras_hint}"
     )
 
 
@@ -65,6 +70,8 @@ def save_model(model: Sequential, filepath: str | os.PathLike) -> None:
         >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
         >>> save_model(model, os.path.join(tempfile.mkdtemp(), "m.npz"))
     """
+    if keras_files.keras_kind(os.fspath(filepath)) == "model":
+        return keras_files.save_keras(model, os.fspath(filepath), "model")
     _check_save_path(filepath, "save", "model.npz")
     model._require_built("save")
     arrays, index = _weight_payload(model)
@@ -92,6 +99,8 @@ def save_weights(model: Sequential, filepath: str | os.PathLike) -> None:
         >>> model = mc.Sequential([mc.Input((2,)), mc.Dense(1)])
         >>> save_weights(model, os.path.join(tempfile.mkdtemp(), "m.weights.npz"))
     """
+    if keras_files.keras_kind(os.fspath(filepath)) == "weights":
+        return keras_files.save_keras(model, os.fspath(filepath), "weights")
     _check_save_path(filepath, "save_weights", "name.weights.npz")
     model._require_built("save_weights")
     arrays, index = _weight_payload(model)
@@ -196,6 +205,11 @@ def _sniff(path: str) -> str | None:
             f"starts with {head[:8]!r}).")
 
 
+def _is_keras_file(path: str) -> bool:
+    found = _sniff(path)
+    return found is not None and "Keras" in found
+
+
 def load_weights(model: Sequential, filepath: str | os.PathLike,
                  allow_non_finite: bool = False) -> None:
     """Load weights from a weights or model file into ``model``; ``Sequential.load_weights``.
@@ -216,6 +230,9 @@ def load_weights(model: Sequential, filepath: str | os.PathLike,
         True
     """
     path = os.fspath(filepath)
+    if keras_files.keras_kind(path) == "weights" and _is_keras_file(path):
+        model._require_built("load_weights")
+        return keras_files.load_keras_weights(model, path)
     arrays, meta = _load(path)
     meta = _check_format(meta, path, (WEIGHTS_FORMAT, MODEL_FORMAT))
     model._require_built("load_weights")
@@ -229,7 +246,8 @@ def load_model(filepath: str | os.PathLike, compile: bool = True,
 
     A file with a NaN or infinite weight raises ValueError naming the layer and weight;
     ``allow_non_finite=True`` loads it anyway (to inspect a model that diverged). A Keras
-    ``.keras``/``.h5`` file raises ValueError pointing to ``minicnn.keras_compat.from_keras``.
+    ``.keras`` file is read through ``minicnn.keras_compat.from_keras`` (TensorFlow needed;
+    uncompiled); another Keras file raises ValueError pointing there.
 
     Example:
         >>> import os, tempfile, numpy as np, minicnn as mc
@@ -245,6 +263,8 @@ def load_model(filepath: str | os.PathLike, compile: bool = True,
     from minicnn.models.sequential import Sequential
 
     path = os.fspath(filepath)
+    if keras_files.keras_kind(path) == "model" and _is_keras_file(path):
+        return keras_files.load_keras_model(path)
     arrays, meta = _load(path)
     meta = _check_format(meta, path, (MODEL_FORMAT,))
     cls = Sequential if meta.get("class_name", "Sequential") == "Sequential" else Model

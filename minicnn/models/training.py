@@ -27,6 +27,7 @@ from minicnn.models.data import (
     IterableData,
     batch_len,
     check_input_shape,
+    class_weights_for,
     make_data,
     output_arrays,
     split_validation,
@@ -62,7 +63,7 @@ def _callbacks(model: Sequential, callbacks: Any, verbose: int, **params: Any) -
         raise TypeError(f"`callbacks` must be a list of minicnn.callbacks.Callback. "
                         f"Received: {bad!r}")
     if verbose and not any(isinstance(cb, ProgbarLogger) for cb in user):
-        user.insert(0, ProgbarLogger())
+        user.append(ProgbarLogger())  # last, as Keras: it prints logs other callbacks add
     return CallbackList(user, model=model, verbose=verbose, **params)
 
 
@@ -75,7 +76,8 @@ def _reset(model: Sequential) -> None:
         m.reset_state()
 
 
-def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
+def train_step(model: Sequential, x: np.ndarray, y: np.ndarray,
+               sample_weight: np.ndarray | None = None) -> float:
     """One optimisation step on a batch; returns the batch loss.
 
     Raises:
@@ -98,18 +100,26 @@ def train_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
     guards.check_input(x)
     with batch_step(batch_len(x)):
         out = model(x, training=True)
-        loss = model.loss(y, out)
+        loss = _loss(model, y, out, sample_weight)
         value = float(loss.data)
         guards.check_loss(value)
         loss.backward()
         guards.check_gradients(model, params)
         with no_grad(), guards.deferred_interrupt():
             model.optimizer.apply(params)
-    _update_metrics(model, y, output_arrays(out), value, batch_len(x))
+    _update_metrics(model, y, output_arrays(out), value, batch_len(x), sample_weight)
     return value
 
 
-def test_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
+def _loss(model: Sequential, y: Any, out: Any, sample_weight: np.ndarray | None) -> Any:
+    # Keras: the per-sample losses times the weights, then the loss's reduction
+    if sample_weight is None:
+        return model.loss(y, out)
+    return model.loss(y, out, sample_weight=sample_weight)
+
+
+def test_step(model: Sequential, x: np.ndarray, y: np.ndarray,
+              sample_weight: np.ndarray | None = None) -> float:
     """Forward and loss on a batch under no_grad; updates the running metrics.
 
     Example:
@@ -122,15 +132,20 @@ def test_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
     """
     with no_grad(), batch_step(batch_len(x)):
         out = model(x, training=False)
-        value = float(model.loss(y, out).data)
-    _update_metrics(model, y, output_arrays(out), value, batch_len(x))
+        value = float(_loss(model, y, out, sample_weight).data)
+    _update_metrics(model, y, output_arrays(out), value, batch_len(x), sample_weight)
     return value
 
 
-def _update_metrics(model: Sequential, y: Any, y_pred: np.ndarray, loss: float, n: int) -> None:
+def _update_metrics(model: Sequential, y: Any, y_pred: np.ndarray, loss: float, n: int,
+                    sample_weight: np.ndarray | None = None) -> None:
     model.metrics[0].update_state(loss, sample_weight=n)
     for m in model.metrics[1:]:
-        m.update_state(y, y_pred)
+        # Keras: `metrics` ignore sample weights, `weighted_metrics` use them
+        if sample_weight is not None and getattr(m, "weighted", False):
+            m.update_state(y, y_pred, sample_weight=sample_weight)
+        else:
+            m.update_state(y, y_pred)
 
 
 def _need_labels(y: Any, who: str) -> Any:
@@ -142,7 +157,10 @@ def _need_labels(y: Any, who: str) -> Any:
 def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None = 32,
         epochs: int = 1, verbose: Any = "auto", callbacks: Any = None,
         validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
-        initial_epoch: int = 0, steps_per_epoch: int | None = None) -> History:
+        initial_epoch: int = 0, steps_per_epoch: int | None = None, *,
+        class_weight: dict[int, float] | None = None, sample_weight: Any = None,
+        validation_steps: int | None = None, validation_batch_size: int | None = None,
+        validation_freq: int = 1) -> History:
     """The training loop behind ``Sequential.fit`` (see there for the arguments).
 
     For each epoch: reset the metrics, run ``train_step`` on every batch with the callbacks'
@@ -169,6 +187,16 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
                                         or steps_per_epoch <= 0):
         raise ValueError("fit: `steps_per_epoch` must be a positive int or None. "
                          f"Received: steps_per_epoch={steps_per_epoch!r}")
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise ValueError("fit: `class_weight` must be a dict mapping class indices to "
+                             f"weights. Received: class_weight={class_weight!r}")
+        if sample_weight is not None:
+            raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+    if isinstance(validation_freq, bool) or not isinstance(validation_freq, int) \
+            or validation_freq < 1:
+        raise ValueError("fit: `validation_freq` must be a positive int. "
+                         f"Received: validation_freq={validation_freq!r}")
     if validation_split:
         if x is None or y is None or hasattr(x, "__next__"):
             raise ValueError(
@@ -181,10 +209,17 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
         else:
             x, y, vx, vy = split_validation(x, y, float(validation_split))
             validation_data = (vx, vy)
-    data = make_data(x, y, batch_size, shuffle, "fit", steps_per_epoch)
+            if sample_weight is not None:  # Keras splits the weights the same way
+                sample_weight = np.asarray(sample_weight)
+                validation_data = (vx, vy, sample_weight[len(x):])
+                sample_weight = sample_weight[:len(x)]
+    data = make_data(x, y, batch_size, shuffle, "fit", None, sample_weight)
     check_input_shape(model, data, "fit")
     steps = _steps(data, steps_per_epoch)
-    val = _validation(validation_data, batch_size)
+    if steps_per_epoch is not None and not isinstance(data, ArrayData):
+        steps = steps_per_epoch
+    batches = _EpochBatches(data, steps_per_epoch)
+    val = _validation(validation_data, validation_batch_size or batch_size)
     if val is not None:
         check_input_shape(model, val, "fit")
 
@@ -200,12 +235,16 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
         _reset(model)
         cbs.on_epoch_begin(epoch)
         seen = 0
-        for step, (xb, yb) in enumerate(data.epoch()):
-            if steps_per_epoch is not None and step >= steps_per_epoch:
-                break
+        for step, (xb, yb, wb) in enumerate(batches.epoch()):
             cbs.on_train_batch_begin(step)
+            yb = _need_labels(yb, "fit")
+            if class_weight is not None:
+                if wb is not None:
+                    raise ValueError("You cannot `class_weight` and `sample_weight` at the "
+                                     "same time.")
+                wb = class_weights_for(yb, class_weight)
             try:
-                train_step(model, xb, _need_labels(yb, "fit"))
+                train_step(model, xb, yb, wb)
             except guards.NonFiniteStepError as e:
                 _refuse(model, epoch, step, e)
             seen += 1
@@ -219,8 +258,9 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
                           stacklevel=2)
             break
         epoch_logs = _logs(model)
-        if val is not None:
-            val_logs = run_evaluation(model, val, callbacks=None, verbose=0)
+        if val is not None and (epoch + 1) % validation_freq == 0:
+            val_logs = run_evaluation(model, val, callbacks=None, verbose=0,
+                                      steps=validation_steps)
             epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             _reset(model)
         cbs.on_epoch_end(epoch, epoch_logs)
@@ -238,6 +278,37 @@ def _refuse(model: Sequential, epoch: int, step: int, error: guards.NonFiniteSte
     model.stop_training = True
 
 
+class _EpochBatches:
+    """Keras's EpochIterator: with ``steps_per_epoch`` one iterator runs on across epochs (an
+    epoch takes the next ``steps_per_epoch`` batches, ends early where the data ends, and the
+    data restarts — reshuffled — in the following epoch); without it each epoch is one pass."""
+
+    def __init__(self, data: ArrayData | IterableData, steps_per_epoch: int | None):
+        self.data, self.steps = data, steps_per_epoch
+        self.num_batches = _steps(data, None)
+        self.iterator: Any = None
+        self.seen = 0
+
+    def epoch(self) -> Any:
+        if self.steps is None:
+            yield from self.data.batches()
+            return
+        if self.iterator is None:
+            self.iterator, self.seen = iter(self.data.batches()), 0
+        for _ in range(self.steps):
+            if self.num_batches and self.seen >= self.num_batches:
+                break
+            try:
+                batch = next(self.iterator)
+            except StopIteration:
+                self.iterator = None
+                return
+            self.seen += 1
+            yield batch
+        if self.num_batches and self.seen >= self.num_batches:
+            self.iterator = None
+
+
 def _steps(data: ArrayData | IterableData, steps_per_epoch: int | None) -> int | None:
     if isinstance(data, ArrayData):
         return len(data) if steps_per_epoch is None else min(steps_per_epoch, len(data))
@@ -249,10 +320,9 @@ def _validation(validation_data: Any, batch_size: int) -> ArrayData | IterableDa
         return None
     if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) \
             and hasattr(validation_data[0], "shape"):
-        if len(validation_data) == 3:
-            raise ValueError("fit: `validation_data` with sample weights is not supported. "
-                             "Received: a tuple of 3 elements.")
-        return make_data(validation_data[0], validation_data[1], batch_size, False, "fit")
+        weights = validation_data[2] if len(validation_data) == 3 else None
+        return make_data(validation_data[0], validation_data[1], batch_size, False, "fit",
+                         sample_weight=weights)
     return make_data(validation_data, None, batch_size, False, "fit")
 
 
@@ -275,11 +345,11 @@ def run_evaluation(model: Sequential, data: ArrayData | IterableData, callbacks:
                      steps=steps if steps is not None else _steps(data, None))
     cbs.on_test_begin()
     logs: dict[str, float] = {}
-    for step, (xb, yb) in enumerate(data.epoch()):
+    for step, (xb, yb, wb) in enumerate(data.batches()):
         if steps is not None and step >= steps:
             break
         cbs.on_test_batch_begin(step)
-        test_step(model, xb, _need_labels(yb, "evaluate"))
+        test_step(model, xb, _need_labels(yb, "evaluate"), wb)
         logs = _logs(model)
         cbs.on_test_batch_end(step, logs)
     logs = _logs(model)
@@ -289,7 +359,7 @@ def run_evaluation(model: Sequential, data: ArrayData | IterableData, callbacks:
 
 def evaluate(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None = 32,
              verbose: Any = "auto", return_dict: bool = False, steps: int | None = None,
-             callbacks: Any = None) -> Any:
+             callbacks: Any = None, sample_weight: Any = None) -> Any:
     """The loop behind ``Sequential.evaluate``: the loss (and metrics) over the data.
 
     Returns a float, ``[loss, metric...]``, or a dict with ``return_dict=True``.
@@ -304,7 +374,8 @@ def evaluate(model: Sequential, x: Any = None, y: Any = None, batch_size: int | 
     """
     model._require_compiled("evaluate")
     verbose = check_verbose(verbose, "evaluate")
-    data = make_data(x, y, 32 if batch_size is None else batch_size, False, "evaluate", steps)
+    data = make_data(x, y, 32 if batch_size is None else batch_size, False, "evaluate", steps,
+                     sample_weight)
     check_input_shape(model, data, "evaluate")
     logs = run_evaluation(model, data, callbacks, verbose, steps)
     if return_dict:

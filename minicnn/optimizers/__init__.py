@@ -1,10 +1,15 @@
-"""SGD, Adam and RMSprop with Keras 3's defaults and update formulas, updating in place.
+"""SGD, Adam, AdamW and RMSprop with Keras 3's defaults and update formulas, updating in place.
 
 An optimiser owns one slot array per parameter and per kind of state (``momentum``,
 ``velocity``...), created on the first ``apply`` in the parameters' dtype; updates write into
 ``param.data`` and the slots with in-place NumPy operations, so float32 stays float32 and a step
 allocates only small scalars. Keras's ``iterations`` counter is kept, and the whole state can be
 exported (``get_state``) and imported (``set_state``) for saving and resuming.
+
+Every optimizer takes Keras 3's common arguments: ``weight_decay`` (decoupled: ``w -= w * wd *
+lr`` before the update), ``clipnorm`` / ``clipvalue`` / ``global_clipnorm`` (at most one), and
+a ``learning_rate`` that may be a schedule from ``minicnn.optimizers.schedules``, evaluated at
+``iterations`` before each step.
 
 Example:
     >>> import numpy as np, minicnn as mc
@@ -23,7 +28,14 @@ from typing import Any
 
 import numpy as np
 
+from minicnn.optimizers import schedules
+from minicnn.optimizers.schedules import LearningRateSchedule
 from minicnn.tensor import Parameter
+
+# Keras 3 optimizer arguments minicnn does not implement: accepted at their defaults only
+_UNSUPPORTED_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99,
+                         "ema_overwrite_frequency": None, "loss_scale_factor": None,
+                         "gradient_accumulation_steps": None}
 
 
 def _check_number(who: str, name: str, value: Any, low: float = 0.0, high: float | None = None,
@@ -46,8 +58,17 @@ class Optimizer:
     skipped); ``apply_gradients(pairs)`` takes ``(grad, param)`` pairs, as Keras.
 
     Args:
-        learning_rate: the step size (a non-negative number; callbacks may change it).
+        learning_rate: the step size (a non-negative number, which callbacks may change, or a
+            ``schedules.LearningRateSchedule`` evaluated at ``iterations``).
+        weight_decay: decoupled decay: ``w -= w * weight_decay * learning_rate`` each step,
+            before the update (None: off). ``exclude_from_weight_decay`` exempts parameters.
+        clipnorm: clip each gradient to this L2 norm.
+        clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: scale all gradients together so their joint L2 norm is at most this.
         name: the optimizer's name.
+
+    Keras's ``use_ema``, ``loss_scale_factor`` and ``gradient_accumulation_steps`` are
+    accepted only at their defaults (a ValueError names any other value).
 
     Example (one plain SGD step by hand):
         >>> import numpy as np, minicnn as mc
@@ -58,14 +79,75 @@ class Optimizer:
         (array([0.5, 2.5], dtype=float32), 1)
     """
 
-    def __init__(self, learning_rate: float = 0.001, name: str | None = None):
+    def __init__(self, learning_rate: Any = 0.001, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, name: str | None = None,
+                 **kwargs: Any):
         who = type(self).__name__
-        self.learning_rate = _check_number(who, "learning_rate", learning_rate)
+        unsupported = {k: v for k, v in kwargs.items()
+                       if k in _UNSUPPORTED_DEFAULTS and v != _UNSUPPORTED_DEFAULTS[k]}
+        unknown = sorted(k for k in kwargs if k not in _UNSUPPORTED_DEFAULTS)
+        if unknown:
+            raise ValueError(f"{who}: argument(s) not recognized: {unknown}")
+        if unsupported:
+            raise ValueError(f"{who}: minicnn does not support these Keras optimizer arguments. "
+                             f"Received: {unsupported}")
+        self._learning_rate: float | LearningRateSchedule = 0.0
+        self.learning_rate = learning_rate
+        self.weight_decay = (None if weight_decay is None
+                             else _check_number(who, "weight_decay", weight_decay))
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        if sum(v is not None for v in clips.values()) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                f"global_clipnorm={global_clipnorm}"
+            )
+        for arg, value in clips.items():
+            setattr(self, arg, None if value is None else _check_number(who, arg, value))
         self.name = name or who.lower()
         self.iterations = 0
         self._params: list[Parameter] = []
         self._slots: dict[str, list[np.ndarray]] = {}
         self._index: dict[int, int] = {}
+        self._no_decay_names: list[str] = []
+        self._no_decay_ids: set[int] = set()
+
+    @property
+    def learning_rate(self) -> float:
+        """The current rate: the schedule's value at ``iterations`` when given a schedule."""
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            return float(self._learning_rate(self.iterations))
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: Any) -> None:
+        if isinstance(value, LearningRateSchedule):
+            self._learning_rate = value
+            return
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not "
+                "settable. If you need the learning rate to be settable, you should "
+                "instantiate the optimizer with a float `learning_rate` argument."
+            )
+        self._learning_rate = _check_number(type(self).__name__, "learning_rate", value)
+
+    def exclude_from_weight_decay(self, var_list: Sequence[Parameter] | None = None,
+                                  var_names: Sequence[str] | None = None) -> None:
+        """Exempt parameters from ``weight_decay``: these objects, or any whose name contains
+        one of ``var_names`` (Keras's rule, e.g. ``var_names=["bias"]``)."""
+        if self.built:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before the "
+                             "optimizer is built.")
+        self._no_decay_ids = {id(p) for p in var_list or []}
+        self._no_decay_names = list(var_names or [])
+
+    def _decays(self, param: Parameter) -> bool:
+        if id(param) in self._no_decay_ids:
+            return False
+        return not any(n in (param.name or "") for n in self._no_decay_names)
 
     # ------------------------------------------------------------------ state
     def slot_names(self) -> list[str]:
@@ -121,19 +203,48 @@ class Optimizer:
         self.apply_gradients((p.grad, p) for p in params)
 
     def apply_gradients(self, grads_and_vars: Any) -> None:
-        """One update step from ``(grad, param)`` pairs; the step counter advances once."""
+        """One update step from ``(grad, param)`` pairs; the step counter advances once.
+
+        As Keras: gradients are clipped first, then weight decay shrinks the parameters, then
+        the optimizer's rule updates them, all at the current ``learning_rate``.
+        """
         pairs = [(g, p) for g, p in grads_and_vars if g is not None]
         if not self.built:
             self.build([p for _, p in pairs])
-        for grad, param in pairs:
-            i = self._index.get(id(param))
-            if i is None:
+        for _, param in pairs:
+            if id(param) not in self._index:
                 raise ValueError(
                     f"{type(self).__name__}: parameter '{param.name}' was not among the "
                     "parameters this optimizer was built for."
                 )
-            self.update(i, param, np.asarray(grad, dtype=param.dtype))
+        grads = self._clip([np.asarray(g, dtype=p.dtype) for g, p in pairs])
+        if self.weight_decay is not None:
+            lr = self.learning_rate
+            for _, param in pairs:
+                if self._decays(param):
+                    dt = param.dtype.type
+                    param.data -= param.data * dt(self.weight_decay) * dt(lr)
+        for grad, (_, param) in zip(grads, pairs):
+            self.update(self._index[id(param)], param, grad)
         self.iterations += 1
+
+    def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        """Keras's order of precedence; a clip argument of 0 means no clipping."""
+        if self.clipnorm:  # tf.clip_by_norm: g * c / max(||g||, c)
+            c = self.clipnorm
+            return [g * g.dtype.type(c) / max(g.dtype.type(np.sqrt((g * g).sum())), g.dtype.type(c))
+                    for g in grads]
+        if self.global_clipnorm:  # one norm over every gradient
+            c = self.global_clipnorm
+            norm = np.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in grads))
+            scale = c * min(1.0 / norm, 1.0 / c) if norm > 0 else 1.0
+            if not np.isfinite(norm):
+                scale = np.nan  # Keras: a non-finite norm makes every gradient NaN
+            return [g * g.dtype.type(scale) for g in grads]
+        if self.clipvalue:
+            v = self.clipvalue
+            return [np.clip(g, -v, v).astype(g.dtype, copy=False) for g in grads]
+        return grads
 
     def update(self, i: int, param: Parameter, grad: np.ndarray) -> None:
         raise NotImplementedError
@@ -141,15 +252,25 @@ class Optimizer:
     # ----------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-friendly)."""
-        return {"name": self.name, "learning_rate": self.learning_rate}
+        lr = self._learning_rate
+        return {"name": self.name,
+                "learning_rate": schedules.serialize(lr)
+                if isinstance(lr, LearningRateSchedule) else lr,
+                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Optimizer:
         """Rebuild from ``get_config()``'s output (state is restored separately)."""
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} learning_rate={self.learning_rate}>"
+        lr = self._learning_rate
+        shown = type(lr).__name__ if isinstance(lr, LearningRateSchedule) else lr
+        return f"<{type(self).__name__} learning_rate={shown}>"
 
 
 class SGD(Optimizer):
@@ -165,8 +286,8 @@ class SGD(Optimizer):
     """
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False, name: str | None = None):
-        super().__init__(learning_rate, name)
+                 nesterov: bool = False, name: str | None = None, **kwargs: Any):
+        super().__init__(learning_rate, name=name, **kwargs)
         self.momentum = _check_number("SGD", "momentum", momentum, 0.0, 1.0)
         self.nesterov = bool(nesterov)
 
@@ -205,8 +326,9 @@ class Adam(Optimizer):
     """
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, amsgrad: bool = False, name: str | None = None):
-        super().__init__(learning_rate, name)
+                 epsilon: float = 1e-7, amsgrad: bool = False, name: str | None = None,
+                 **kwargs: Any):
+        super().__init__(learning_rate, name=name, **kwargs)
         self.beta_1 = _check_number("Adam", "beta_1", beta_1, 0.0, 1.0)
         self.beta_2 = _check_number("Adam", "beta_2", beta_2, 0.0, 1.0)
         self.epsilon = _check_number("Adam", "epsilon", epsilon)
@@ -235,6 +357,27 @@ class Adam(Optimizer):
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
 
 
+class AdamW(Adam):
+    """Adam with decoupled weight decay, as Keras 3: Keras's AdamW is Adam whose
+    ``weight_decay`` defaults to 0.004 (each step ``w -= w * weight_decay * lr``, then the Adam
+    update).
+
+    Example:
+        >>> import minicnn as mc
+        >>> mc.optimizers.AdamW().weight_decay
+        0.004
+    """
+
+    def __init__(self, learning_rate: Any = 0.001, weight_decay: float = 0.004,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+                 amsgrad: bool = False, name: str | None = None, **kwargs: Any):
+        if weight_decay is None:
+            raise ValueError("Argument `weight_decay` must be a float. Received: "
+                             "weight_decay=None")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, name=name,
+                         weight_decay=weight_decay, **kwargs)
+
+
 class RMSprop(Optimizer):
     """RMSprop, as Keras 3 (epsilon inside the square root):
     ``v = rho*v + (1 - rho) g^2``; centered: ``a = rho*a + (1 - rho) g`` and the denominator is
@@ -248,8 +391,9 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False, name: str | None = None):
-        super().__init__(learning_rate, name)
+                 epsilon: float = 1e-7, centered: bool = False, name: str | None = None,
+                 **kwargs: Any):
+        super().__init__(learning_rate, name=name, **kwargs)
         self.rho = _check_number("RMSprop", "rho", rho, 0.0, 1.0)
         self.momentum = _check_number("RMSprop", "momentum", momentum, 0.0, 1.0)
         self.epsilon = _check_number("RMSprop", "epsilon", epsilon)
@@ -291,12 +435,13 @@ class RMSprop(Optimizer):
                 "epsilon": self.epsilon, "centered": self.centered}
 
 
-_BY_NAME: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+_BY_NAME: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW,
+                                         "rmsprop": RMSprop}
 _CLASSES = {cls.__name__: cls for cls in _BY_NAME.values()}
 
 
 def get(identifier: Any) -> Optimizer:
-    """Resolve "sgd", "adam", "rmsprop", an Optimizer instance or class.
+    """Resolve "sgd", "adam", "adamw", "rmsprop", an Optimizer instance or class.
 
     Example:
         >>> import minicnn as mc
