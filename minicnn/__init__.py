@@ -67,3 +67,6 @@ __all__ = [
     "progbar",
     "set_seed",
 ]
+
+from minicnn import explain  # noqa: E402
+__all__ += ["explain"]
