@@ -171,15 +171,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_features(args: argparse.Namespace) -> int:
     model = mc.load_model(args.model)
     x = load_image(args.image, _model_size(model)).astype(np.float32)[None]
-    maps = []
-    h = mc.Tensor(x)
-    with mc.no_grad():
-        for layer in model.layers:
-            h = layer(h)
-            if isinstance(layer, mc.Conv2D):
-                maps.append((layer.name, h.data[0]))
-                if len(maps) == args.layers:
-                    break
+    convs = [lay for lay in model.layers if type(lay).__name__ in mc.explain.CONV_LAYERS]
+    maps = []  # any model, Sequential or functional: each layer's output read off a full run
+    for layer in convs[:args.layers]:
+        output, _ = mc.explain.layer_and_model_outputs(model, x, layer)
+        maps.append((layer.name, output.data[0]))
     out = Path(args.out)
     drawn = catdog_plots.feature_grid(maps, out)
     print(f"Wrote {out}: " + ", ".join(
