@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from minicnn import activations
 from minicnn.layers.base import Layer
 from minicnn.tensor import Tensor, _grad_mode
 
@@ -35,7 +36,8 @@ def grad_cam(model: Any, x: Any, layer: str | Layer | None = None) -> np.ndarray
     output p when p >= 0.5 ("dog" in the cat-dog example) and -p otherwise ("cat"); with
     several units it is the output of the largest. Sigmoid and softmax are monotone, so the
     normalised map is the same as from the logit's gradient up to the positive factor the
-    map's normalisation removes.
+    map's normalisation removes; when the model ends in a sigmoid layer the gradient is taken
+    from its logit, so a confident p that rounds to 1.0 in float32 still gets its map.
 
     Args:
         model: a built ``Sequential`` or functional ``Model`` with one input and one output.
@@ -67,7 +69,19 @@ def grad_cam(model: Any, x: Any, layer: str | Layer | None = None) -> np.ndarray
         ((2, 6, 6), True)
     """
     target = _resolve_layer(model, layer)
-    maps, out = layer_and_model_outputs(model, x, target)
+    # One sigmoid unit: d(+-p)/dA = +-p(1-p) dz/dA, and the per-image factor p(1-p) > 0
+    # cancels in the normalisation, so the logit z gives the same map; but in float32 a
+    # confident p rounds to 1.0, p(1-p) to 0, and the map from p would be all zeros.
+    head = _layers_of(model)[-1]
+    from_logit = (getattr(head, "activation", None) is activations.sigmoid
+                  and head is not target)
+    if from_logit:
+        head.activation = activations.linear
+    try:
+        maps, out = layer_and_model_outputs(model, x, target)
+    finally:
+        if from_logit:
+            head.activation = activations.sigmoid
     if maps.ndim != 4:
         raise ValueError(
             f"grad_cam: layer '{target.name}' ({type(target).__name__}) gives outputs of shape "
@@ -81,7 +95,7 @@ def grad_cam(model: Any, x: Any, layer: str | Layer | None = None) -> np.ndarray
     seed = np.zeros_like(y)
     rows = np.arange(len(y))
     if y.shape[1] == 1:  # one sigmoid unit: the score of "0" is -p, of "1" it is p
-        seed[:, 0] = np.where(y[:, 0] >= 0.5, 1.0, -1.0)
+        seed[:, 0] = np.where(y[:, 0] >= (0.0 if from_logit else 0.5), 1.0, -1.0)
     else:
         seed[rows, np.argmax(y, axis=1)] = 1.0
     # images are independent in inference, so the gradient of the sum of the scores gives

@@ -143,3 +143,19 @@ def test_layer_of_another_model_and_model_without_convolution():
         grad_cam(dense, np.ones((1, 4)))
     with pytest.raises(TypeError, match="layer must be a name, a Layer or None"):
         grad_cam(_model(), _x(), layer=3)
+
+
+def test_confident_sigmoid_still_gets_its_map():
+    """p rounds to 1.0 in float32 at a logit of 40, so d p / d A underflows to 0; the map is
+    taken from the logit, whose gradient does not depend on the output bias at all."""
+    model = _model()
+    x = _x()
+    head = model.get_layer("head")
+    head.bias.data[:] = 2.0
+    expected = grad_cam(model, x)
+    head.bias.data[:] = 40.0
+    assert (model.predict_on_batch(x) == 1.0).all()
+    maps = grad_cam(model, x)
+    assert maps.max() == 1
+    np.testing.assert_allclose(maps, expected, atol=1e-6)
+    assert head.activation is mc.activations.sigmoid  # restored
