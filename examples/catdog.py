@@ -201,7 +201,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
             status = 1
             continue
         p = float(model.predict_on_batch(x)[0, 0])
-        cam = mc.explain.grad_cam(model, x, layer=args.layer)[0]
+        try:
+            cam = mc.explain.grad_cam(model, x, layer=args.layer)[0]
+        except ValueError as exc:  # an unknown layer, or one without spatial maps
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         label = CLASS_NAMES[int(p >= 0.5)]
         target = out / f"{Path(path).stem}-gradcam.png"
         catdog_plots.overlay(photo, cam, f"{label} {p if p >= 0.5 else 1 - p:.2f}").save(target)
