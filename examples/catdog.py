@@ -11,7 +11,12 @@
 The network is the original experiment's: five conv blocks pooled max, max, avg, max, avg, then
 flatten, dropout 0.5, dense relu, dense sigmoid (``minicnn.models.catdog_network``), with a
 leading Rescaling(1/255) so saved models take raw pixels. ``--model`` defaults to the
-pretrained ``examples/weights/catdog.npz``.
+pretrained ``examples/weights/catdog.npz``. ``train --arch residual`` trains the residual network
+(``minicnn.models.catdog_residual_network``); every command takes either kind of saved model.
+
+The first run (no arguments) trains on the bundled 300 photos, then shows what a fully trained
+network does: the pretrained model's accuracy on the 100 bundled held-out photos, and
+``predictions.png`` in the run folder, its predictions with Grad-CAM heat maps.
 """
 
 from __future__ import annotations
