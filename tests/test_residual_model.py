@@ -68,3 +68,41 @@ def test_save_load_and_grad_cam(tmp_path):
     assert maps.shape == (3, 2, 2) and maps.min() >= 0 and maps.max() <= 1
     a, y = mc.explain.layer_and_model_outputs(loaded, x, loaded.layers[5])
     np.testing.assert_allclose(y.data, loaded.predict_on_batch(x), atol=1e-6)
+
+
+def test_catdog_example_trains_and_explains_the_residual_arch(tmp_path):
+    """examples/catdog.py train --arch residual, then predict / explain / features on its file."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    small = repo / "examples" / "data" / "catdog_small" / "training_set"
+    data = tmp_path / "data"
+    for cls in ("cats", "dogs"):
+        (data / cls).mkdir(parents=True)
+        for src in sorted((small / cls).glob("*.jpg"))[:6]:
+            shutil.copy(src, data / cls / src.name)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(repo), os.environ.get("PYTHONPATH")) if p)}
+
+    def run(*args):
+        out = subprocess.run([sys.executable, str(repo / "examples" / "catdog.py"),
+                              *map(str, args)], capture_output=True, text=True, env=env,
+                             timeout=600)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    run("train", "--arch", "residual", "--data", data, "--validation-split", "0.25",
+        "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--out", tmp_path / "run",
+        "--verbose", "0")
+    model = tmp_path / "run" / "model.npz"
+    image = sorted((data / "cats").glob("*.jpg"))[0]
+    assert re.match(r"cat\.\d+\.jpg\t(cat|dog)\t\d\.\d{4}$", run("predict", "--model", model,
+                                                                 image).strip())
+    assert "-gradcam.png" in run("explain", "--model", model, image, "--out", tmp_path / "gc")
+    assert "separable_conv2d (32 of 64 maps" in run("features", "--model", model, image,
+                                                     "--out", tmp_path / "f.png")
