@@ -6,17 +6,23 @@
     python examples/catdog.py predict IMAGE...      # "cat" or "dog" with the probability of dog
     python examples/catdog.py features IMAGE        # PNG grid of the first conv layers' maps
     python examples/catdog.py export OUT.onnx       # the model as ONNX (docs/deploy.md)
+    python examples/catdog.py explain IMAGE...      # Grad-CAM: where the network looked
 
 The network is the original experiment's: five conv blocks pooled max, max, avg, max, avg, then
 flatten, dropout 0.5, dense relu, dense sigmoid (``minicnn.models.catdog_network``), with a
 leading Rescaling(1/255) so saved models take raw pixels. ``--model`` defaults to the
-pretrained ``examples/weights/catdog.npz``.
+pretrained ``examples/weights/catdog.npz``. ``train --arch residual`` trains the residual network
+(``minicnn.models.catdog_residual_network``); every command takes either kind of saved model.
 
 Errors are one line on stderr, never a traceback: exit status 2 for bad usage (including an
 ``--out`` folder that already holds a run, unless ``--overwrite``), 1 for a failure at run
 time (an unreadable image, an empty class folder...). Ctrl-C during ``train`` keeps the
 completed epochs: the model after the last of them, history.json and curves.png go to the run
 folder, one line says how to resume, and the exit status is 130.
+
+The first run (no arguments) trains on the bundled 300 photos, then shows what a fully trained
+network does: the pretrained model's accuracy on the 100 bundled held-out photos, and
+``predictions.png`` in the run folder, its predictions with Grad-CAM heat maps.
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ from minicnn.data import Augment, image_dataset_from_directory, load_image
 from minicnn.models import catdog_network
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # catdog_plots.py sits beside this script
+    sys.path.insert(0, str(HERE))
+import catdog_plots  # noqa: E402
 DEFAULT_DATA = HERE / "data" / "catdog_small"
 DEFAULT_MODEL = HERE / "weights" / "catdog.npz"
 CLASS_NAMES = ("cat", "dog")  # folder order: cats = 0, dogs = 1
@@ -87,11 +96,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = mc.load_model(args.resume)
         print(f"Resuming from {args.resume}")
     else:
-        model = catdog_network((args.image_size, args.image_size, 3), rescale=1 / 255)
+        model = build_model(args.arch, args.image_size)
         model.compile(optimizer=mc.optimizers.Adam(learning_rate=args.learning_rate),
                       loss="binary_crossentropy", metrics=["accuracy"])
     run_dir = run_folder(args)
     run_dir.mkdir(parents=True, exist_ok=True)
+    args.run_dir = run_dir
     print(f"Run folder: {run_dir}")
     print(f"Training on {train.num_samples} images, validating on {val.num_samples} "
           f"({args.image_size}x{args.image_size}, batch {args.batch_size})")
@@ -216,6 +226,16 @@ def interrupted(args: argparse.Namespace, model: mc.Sequential, snapshot: EpochS
     return 130
 
 
+def build_model(arch: str, image_size: int) -> mc.Sequential:
+    """A fresh network: the original experiment's, or the residual one (BatchNormalization)."""
+    shape = (image_size, image_size, 3)
+    if arch == "residual":
+        from minicnn.models.residual import catdog_residual_network
+
+        return catdog_residual_network(shape)
+    return catdog_network(shape, rescale=1 / 255)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = mc.load_model(args.model)
     data = Path(args.data)
@@ -250,41 +270,83 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_features(args: argparse.Namespace) -> int:
+    model = mc.load_model(args.model)
+    x = load_image(args.image, _model_size(model)).astype(np.float32)[None]
+    convs = [lay for lay in model.layers if type(lay).__name__ in mc.explain.CONV_LAYERS]
+    maps = []  # any model, Sequential or functional: each layer's output read off a full run
+    for layer in convs[:args.layers]:
+        output, _ = mc.explain.layer_and_model_outputs(model, x, layer)
+        maps.append((layer.name, output.data[0]))
+    out = Path(args.out)
+    drawn = catdog_plots.feature_grid(maps, out)
+    print(f"Wrote {out}: " + ", ".join(
+        (f"{name} ({count} of {total} maps" if count < total else f"{name} ({total} maps")
+        + (f", {silent} never fire)" if silent else ")") for name, count, total, silent in drawn))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
     from PIL import Image
 
     model = mc.load_model(args.model)
-    x = load_image(args.image, _model_size(model)).astype(np.float32)[None]
-    maps = []
-    h = mc.Tensor(x)
-    with mc.no_grad():
-        for layer in model.layers:
-            h = layer(h)
-            if isinstance(layer, mc.Conv2D):
-                maps.append((layer.name, h.data[0]))
-                if len(maps) == args.layers:
-                    break
-    tiles = []
-    for name, fmap in maps:  # (H, W, F) -> one row of F tiles, each scaled to 0..255
-        lo = fmap.min(axis=(0, 1), keepdims=True)
-        hi = fmap.max(axis=(0, 1), keepdims=True)
-        scaled = (255 * (fmap - lo) / np.maximum(hi - lo, 1e-6)).astype(np.uint8)
-        tiles.append((name, scaled))
-    cell = 64
-    columns = max(t.shape[2] for _, t in tiles[:1]) if tiles else 1
-    columns = min(columns, 16)
-    rows = sum(-(-min(t.shape[2], 32) // columns) for _, t in tiles)
-    grid = Image.new("L", (columns * (cell + 2), rows * (cell + 2)), 255)
-    r = 0
-    for _, t in tiles:
-        count = min(t.shape[2], 32)
-        for k in range(count):
-            tile = Image.fromarray(t[:, :, k]).resize((cell, cell), Image.Resampling.NEAREST)
-            grid.paste(tile, ((k % columns) * (cell + 2), (r + k // columns) * (cell + 2)))
-        r += -(-count // columns)
     out = Path(args.out)
-    grid.save(out)  # the folder and the extension were checked in main
-    print(f"Wrote {out}: {', '.join(f'{n} ({t.shape[2]} maps)' for n, t in tiles)}")
-    return 0
+    out.mkdir(parents=True, exist_ok=True)
+    status = 0
+    for path in args.images:
+        try:
+            x = load_image(path, _model_size(model)).astype(np.float32)[None]
+            photo = Image.open(path)
+            photo.load()
+        except (OSError, ValueError) as exc:
+            print(f"{Path(path).name}: cannot read image ({exc})", file=sys.stderr)
+            status = 1
+            continue
+        p = float(model.predict_on_batch(x)[0, 0])
+        try:
+            cam = mc.explain.grad_cam(model, x, layer=args.layer)[0]
+        except ValueError as exc:  # an unknown layer, or one without spatial maps
+            print(f"catdog.py: error: {exc}", file=sys.stderr)
+            return 2
+        label = CLASS_NAMES[int(p >= 0.5)]
+        target = out / f"{Path(path).stem}-gradcam.png"
+        catdog_plots.overlay(photo, cam, f"{label} {p if p >= 0.5 else 1 - p:.2f}").save(target)
+        print(f"{Path(path).name}\t{label}\t{p:.4f}\t{target}")
+    return status
+
+
+def showcase(run_dir: Path, model_path: Path = DEFAULT_MODEL, data: Path = DEFAULT_DATA,
+             grid_size: int = 8) -> None:
+    """The first run's second half: what a fully trained network does. The pretrained model's
+    accuracy on the bundled held-out photos, and a grid of its predictions with Grad-CAM."""
+    from PIL import Image
+
+    model = mc.load_model(model_path)
+    size = _model_size(model)
+    test = data / "test_set"
+    dataset = image_dataset_from_directory(test, label_mode="binary", image_size=size,
+                                           batch_size=50, shuffle=False)
+    _, accuracy = model.evaluate(dataset, verbose=0)
+    print("\n300 photos are too few to learn cats from dogs from scratch: expect the run above "
+          "to end near chance (0.5-0.65). The same network trained on 8000 photos:")
+    print(f"The pretrained network ({model_path.name}, trained on 8000 photos) on the "
+          f"{dataset.num_samples} bundled held-out photos: accuracy {accuracy:.3f}")
+    files = [sorted((test / cls).glob("*.jpg")) for cls in ("cats", "dogs")]
+    chosen = [f for pair in zip(*files) for f in pair][:grid_size]  # cat, dog, cat, dog...
+    x = np.stack([load_image(f, size) for f in chosen]).astype(np.float32)
+    p = model.predict_on_batch(x)[:, 0]
+    cams = mc.explain.grad_cam(model, x)
+    tiles = []
+    for path, prob, cam in zip(chosen, p, cams):
+        label = CLASS_NAMES[int(prob >= 0.5)]
+        tile = catdog_plots.overlay(Image.open(path), cam,
+                                    f"{label} {prob if prob >= 0.5 else 1 - prob:.2f}")
+        tiles.append((tile, label == path.parent.name[:-1]))
+    grid = catdog_plots.prediction_grid(
+        tiles, run_dir / "predictions.png",
+        title="pretrained network: prediction and Grad-CAM (red = what made it say so)")
+    right = sum(ok for _, ok in tiles)
+    print(f"Wrote {grid}: {right} of {len(tiles)} right, with Grad-CAM heat maps "
+          "(explain your own photos: python examples/catdog.py explain IMAGE...)")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -301,28 +363,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def plot_curves(history: dict, path: Path) -> bool:
-    """Loss and accuracy per epoch, training and validation; False if matplotlib is missing."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key in zip(axes, ("loss", "accuracy")):
-        ax.plot(epochs, history[key], "o-", label=f"training {key}")
-        if f"val_{key}" in history:
-            ax.plot(epochs, history[f"val_{key}"], "s-", label=f"validation {key}")
-        ax.set_xlabel("epoch")
-        ax.set_title(key)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return True
+    """Loss and accuracy per epoch with a chance line (catdog_plots.py); False without
+    matplotlib."""
+    n = len(history["loss"])
+    return catdog_plots.plot_curves(history, path,
+                                    title=f"cat vs dog: {n} epoch{'s' * (n != 1)} of training")
 
 
 # ------------------------------------------------------------------------------------- CLI
@@ -347,6 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hold out this fraction of the training folder for validation")
     t.add_argument("--epochs", type=int, default=12)
     t.add_argument("--initial-epoch", type=int, default=0, help="epoch to resume counting from")
+    t.add_argument("--arch", choices=("original", "residual"), default="original",
+                   help="the original experiment's network, or the residual one "
+                        "(minicnn.models.catdog_residual_network)")
     t.add_argument("--image-size", type=int, default=128)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--learning-rate", type=float, default=1e-3)
@@ -393,6 +441,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", default="features.png")
     f.set_defaults(func=cmd_features)
 
+    g = sub.add_parser("explain", help="Grad-CAM: write each photo with a heat map of where "
+                                       "the network looked")
+    g.add_argument("--model", default=str(DEFAULT_MODEL))
+    g.add_argument("images", nargs="+", metavar="IMAGE")
+    g.add_argument("--layer", help="layer to explain (default: the last convolution)")
+    g.add_argument("--out", default="gradcam", help="folder for the PNGs (default: gradcam/)")
+    g.set_defaults(func=cmd_explain)
+
     x = sub.add_parser("export", help="write the model as ONNX for onnxruntime")
     x.add_argument("--model", default=str(DEFAULT_MODEL))
     x.add_argument("out", metavar="OUT.onnx")
@@ -434,7 +490,10 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = [str(a) for a in argv or ["train"]]  # for the resume command after Ctrl-C
     check_paths(parser, args)
     try:
-        return args.func(args)
+        status = args.func(args)
+        if not argv and status == 0:  # the first run: also show what a fully trained network does
+            showcase(args.run_dir)
+        return status
     except KeyboardInterrupt:  # train handles its own; elsewhere nothing is worth keeping
         print("interrupted", file=sys.stderr)
         return 130

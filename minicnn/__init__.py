@@ -101,3 +101,6 @@ __all__ += [
     "SeparableConv2D",
     "ZeroPadding2D",
 ]
+
+from minicnn import explain  # noqa: E402
+__all__ += ["explain"]
