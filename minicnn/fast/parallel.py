@@ -7,19 +7,36 @@ kernel's largest operand (``kern.size_arg``) the fast path takes a ``parallel=Tr
 the same Python function, compiled on first use and cached on disk like the serial one.
 Batches of several images mostly run chunked instead (serial builds on the chunk threads);
 the parallel builds serve large single images.
+
+Forked children: GNU OpenMP cannot run in a process forked after it started its threads
+(numba then kills the child: "fork() called from a process already using GNU OpenMP"). So a
+child forked after a parallel kernel ran uses the serial builds only, with a warning once
+saying so; everything else works as in the parent.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import types
 
 from numba import njit
 
-from minicnn.fast import routes, threads
+from minicnn.fast import blas, routes, threads
 
 _builds: dict = {}
 _lock = threading.Lock()
+_openmp_unusable = False  # in a child forked after OpenMP's threads started
+
+
+def _after_fork_in_child() -> None:
+    global _openmp_unusable, _lock
+    _lock = threading.Lock()
+    _openmp_unusable = _openmp_unusable or threads.started()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def parallel_build(kern):
@@ -59,7 +76,12 @@ def auto(kern):
     """
     def call(*args):
         if args[kern.size_arg].size >= routes.PARALLEL_MIN_ELEMENTS:
-            return parallel_build(kern)(*args)
+            if not _openmp_unusable:
+                return parallel_build(kern)(*args)
+            blas.warn_once("openmp-fork", "minicnn: this process was forked after numba's "
+                           "OpenMP threads started, and GNU OpenMP cannot run in such a "
+                           "child: large single-image kernels run serially here (up to 2x "
+                           "slower on 2 cores); batches of several images are not affected.")
         return kern(*args)
 
     return call

@@ -22,6 +22,7 @@ import numpy as np
 from minicnn._env import env_flag
 from minicnn.fast import blas
 from minicnn.kernels.geometry import output_size_and_padding
+from minicnn.tensor import Tensor
 
 #: Batches whose whole im2col matrix (N*OH*OW*KH*KW*C elements) is smaller than this are not
 #: split into chunks: below it, handing chunks to threads costs more than the cache saves.
@@ -140,7 +141,7 @@ def _blas_ok() -> bool:
 
 
 def _data(t):
-    return None if t is None else getattr(t, "data", t)
+    return t.data if isinstance(t, Tensor) else t
 
 
 def facts_of(op: str, facts: dict) -> SimpleNamespace:

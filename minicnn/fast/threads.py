@@ -25,6 +25,13 @@ _done = False
 _lock = threading.Lock()
 
 
+def started() -> bool:
+    """Whether numba's thread pool has started in this process (by minicnn or anyone)."""
+    from numba.np.ufunc import parallel
+
+    return _done or bool(getattr(parallel, "_is_initialized", False))
+
+
 def passive_openmp() -> None:
     """Start numba's thread pool with libgomp set to passive waiting (once per process).
 

@@ -7,6 +7,8 @@ import pytest
 from keras_models import keras_catdog
 from parity_tools import FORWARD_TOL, GRAD_TOL, compare, run_keras, run_minicnn
 
+from tests.paths import PATHS, use_path
+
 from minicnn.layers import InputLayer
 from minicnn.models.catdog import catdog_layers, choose_padding
 
@@ -46,10 +48,16 @@ def test_parameter_count(keras, size, padding, params):
         assert mine == params
 
 
-@pytest.mark.parametrize("size,padding,batch", CASES)
-def test_forward_and_gradients(tf, keras, record, size, padding, batch):
+# every path for the 64 px case (where chunks, Winograd and fusion all run), the default
+# and the plain path for 128 px (see tests/paths.py)
+PATH_CASES = [(*c, p) for c in CASES for p in (PATHS if c[0] == 64 else ("fast", "plain"))]
+
+
+@pytest.mark.parametrize("size,padding,batch,path", PATH_CASES)
+def test_forward_and_gradients(tf, keras, record, monkeypatch, size, padding, batch, path):
     """Inference forward (Dropout inactive) and gradients of sum(y * R) w.r.t. input and all
-    weights."""
+    weights, on each path (``tests/paths.py``)."""
+    use_path(path, monkeypatch)
     layers, kmodel = _pair(keras, size, padding)
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (batch, size, size, 3)).astype(np.float32)

@@ -9,7 +9,7 @@ from parity_tools import rel_err
 
 import minicnn as mc
 from minicnn.keras_compat import from_keras
-from minicnn.ops import conv as conv_ops
+from minicnn.ops import route
 
 STEP_TOL = 1e-5  # per-step loss and weights on the small shared problem
 NET_TOL = 1e-3  # 20 Adam steps of the seed network
@@ -202,7 +202,10 @@ def test_seed_network_adam_steps(keras, record, monkeypatch, size, padding, batc
     weight tensor within 1e-3 relative of Keras's. On failure the message also gives Keras's
     drift from itself when its weights start one ulp apart: if that is as large, the failure
     is float32 chaos (a max-pool near-tie decided the other way), not a wrong formula."""
-    monkeypatch.setattr(conv_ops, "_winograd_mode", winograd)
+    if route.FAST:
+        from minicnn.fast import routes
+
+        monkeypatch.setattr(routes, "WINOGRAD", {"auto": None, "0": False, "1": True}[winograd])
     losses, names, mine, theirs = run = run_seed_network_adam(keras, size, padding, batch, seed)
     worst_loss = max(record(f"catdog{size}.adam.loss", rel_err(m, k)) for m, k in losses)
     errs = [record(f"catdog{size}.adam.weights", rel_err(m, k)) for m, k in zip(mine, theirs)]
