@@ -67,13 +67,28 @@ def numpy_blas(controllers: list) -> list:
     return mine or list(controllers)
 
 
+def _import_threadpoolctl():
+    """threadpoolctl's ThreadpoolController, imported without changing os.environ (its import
+    sets KMP_DUPLICATE_LIB_OK for Intel's OpenMP: put the environment back as it was)."""
+    had = os.environ.get("KMP_DUPLICATE_LIB_OK")
+    try:
+        from threadpoolctl import ThreadpoolController
+    finally:
+        if had is None:
+            os.environ.pop("KMP_DUPLICATE_LIB_OK", None)
+        else:
+            os.environ["KMP_DUPLICATE_LIB_OK"] = had
+    return ThreadpoolController
+
+
 def _blas() -> list:
     """The controllers of numpy's BLAS (looked up once; [] when it cannot be controlled)."""
     global _controllers, _why_not
     if _controllers is None:
         try:
             import numpy  # noqa: F401  (make sure numpy's BLAS is loaded)
-            from threadpoolctl import ThreadpoolController
+
+            ThreadpoolController = _import_threadpoolctl()
         except ImportError:
             _why_not = "threadpoolctl is not installed"
             _controllers = []
