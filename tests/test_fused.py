@@ -10,6 +10,13 @@ from minicnn.fast import routes
 from minicnn.fast.fused import Conv2DReluMaxPoolFn, conv2d_relu_max_pool
 from minicnn.models import fusion
 from minicnn.ops.conv import conv2d, max_pool2d
+from tests.paths import use_path
+
+
+@pytest.fixture(autouse=True)
+def fast_path(monkeypatch):
+    """These tests are about the fast path: on, even in a run with MINICNN_FAST=0."""
+    use_path("fast", monkeypatch)
 
 CASES = [
     # (N, H, W, C, K, F, strides, padding, pool, bias, input_grad)

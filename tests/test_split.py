@@ -12,6 +12,13 @@ from minicnn.fast import conv as fast_conv
 from minicnn.fast import routes
 from minicnn.fast.chunks import chunk_bounds, run_chunks
 from minicnn.ops.conv import Conv2DFn
+from tests.paths import use_path
+
+
+@pytest.fixture(autouse=True)
+def fast_path(monkeypatch):
+    """These tests are about the fast path: on, even in a run with MINICNN_FAST=0."""
+    use_path("fast", monkeypatch)
 
 
 def _conv(cls, x, w, b, needs, strides, padding, activation, gy):

@@ -6,6 +6,13 @@ import pytest
 import minicnn as mc
 from minicnn.fast import chunks, routes
 from minicnn.ops import conv as conv_ops
+from tests.paths import use_path
+
+
+@pytest.fixture(autouse=True)
+def fast_path(monkeypatch):
+    """These tests are about the fast path: on, even in a run with MINICNN_FAST=0."""
+    use_path("fast", monkeypatch)
 
 
 def _run(x, w, b, padding, activation, winograd, chunked=False, monkeypatch=None):
