@@ -1,5 +1,7 @@
 """Run a batch as chunks of whole images on a few threads, so each chunk's data stays in cache.
 
+Which ops run in chunks, and from what size, is decided in ``minicnn.fast.routes``.
+
 Folding the batch into one GEMM (one im2col matrix for all 32 images) streams every
 intermediate through main memory: at 128 px the second convolution's columns are 137 MB,
 written by im2col and read back by the GEMM. Split into one- or two-image chunks, a chunk's
@@ -34,10 +36,6 @@ T = TypeVar("T")
 #: Aim for about this many bytes of im2col columns per chunk (a core's L2 is 1 MB here and the
 #: shared L3 32 MB: a few MB per thread stays in L3 between im2col, GEMM and the fused pass).
 CHUNK_BYTES = 2 << 20
-
-#: Batches whose whole im2col matrix has fewer elements than this are not split (the fixed cost
-#: of handing chunks to threads would outweigh the cache savings).
-SPLIT_MIN_ELEMENTS = 1 << 18
 
 _pool: ThreadPoolExecutor | None = None
 _pool_workers = 0

@@ -9,11 +9,11 @@ applies (``minicnn.fast.routes``; ``MINICNN_FUSE=0`` switches it off).
 Run as two layers, a convolution writes its whole output to memory (at 128 px, batch 32, the
 first cat-dog convolution's is 65 MB), max pooling reads it back, and in backward the pooling
 writes a gradient of the same size that the convolution reads again together with its output
-(for the ReLU's mask). Fused, each chunk of images (``minicnn.ops.split``) computes its
+(for the ReLU's mask). Fused, each chunk of images (``minicnn.fast.chunks``) computes its
 convolution into a buffer that stays in cache, pools it there, and keeps only the pooled
 values and where each maximum was. Backward rebuilds each chunk's gradient at the
 convolution's output from the pooled gradient, in cache, and goes on as the convolution's own
-split backward (kernel, bias and input gradients).
+chunked backward (kernel, bias and input gradients).
 
 The numbers are the same as the two layers': ReLU before a max is the same as after it, the
 same first maximum of each window gets the gradient, and the ReLU's mask at that position is
