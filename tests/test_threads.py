@@ -94,19 +94,24 @@ def test_a_child_forked_while_blas_was_held_gets_its_thread_count_back():
 
     with threadpool_limits(limits=2, user_api="blas"):
         before = blas.blas_threads()
+        r, w = os.pipe()
         with blas.single_threaded_blas():
             assert blas.blas_threads() == 1
-            r, w = os.pipe()
             pid = os.fork()
-            if pid == 0:
-                try:
-                    os.write(w, str(blas.blas_threads()).encode())
-                finally:
-                    os._exit(0)
-            os.close(w)
-            os.waitpid(pid, 0)
-            child = int(os.read(r, 100))
-        assert child == before and blas.blas_threads() == before
+            at_fork = blas.blas_threads()
+        # the parent's hold ends in the child as a no-op; the child's own holds still work
+        if pid == 0:
+            try:
+                after = blas.blas_threads()
+                with blas.single_threaded_blas():
+                    inner = blas.blas_threads()
+                os.write(w, f"{at_fork} {after} {inner} {blas.blas_threads()}".encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        child = [int(n) for n in os.read(r, 100).split()]
+        assert child == [before, before, 1, before] and blas.blas_threads() == before
 
 
 def test_predict_runs_from_several_threads_at_once():

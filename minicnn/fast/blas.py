@@ -40,6 +40,7 @@ _holds = 0  # holds open now, over all threads
 _before: list[int] = []  # the thread counts of _controllers before the first open hold
 _controllers: list | None = None  # threadpoolctl controllers of numpy's BLAS; [] if none
 _why_not = ""  # why there are none, for the warning
+_generation = 0  # bumped in a forked child: holds opened before the fork end there as no-ops
 
 
 def _numpy_dirs() -> tuple[str, ...]:
@@ -164,6 +165,7 @@ def single_threaded_blas() -> Iterator[int | None]:
     if not _blas():
         yield None
         return
+    generation = _generation
     with _lock:
         if _holds == 0:
             before = [int(c.get_num_threads()) for c in _controllers]
@@ -185,17 +187,19 @@ def single_threaded_blas() -> Iterator[int | None]:
         yield had
     finally:
         with _lock:
-            _holds -= 1
-            if _holds == 0:
-                _set(_before)
-                _release_control()
+            if generation == _generation:  # else forked since: the child's reset closed it
+                _holds -= 1
+                if _holds == 0:
+                    _set(_before)
+                    _release_control()
 
 
 def _reset_in_child() -> None:
     # a child forked while a hold was open (in any thread) inherits BLAS at one thread and a
     # count no thread of its own will ever close: give BLAS its count back, start clean
-    global _lock, _holds
+    global _lock, _holds, _generation
     _lock = threading.Lock()
+    _generation += 1
     if _holds and _controllers:
         _holds = 0
         _release_control()
