@@ -46,7 +46,8 @@ def test_profile_reports_which_route_each_op_took():
     code = (
         "import numpy as np, minicnn as mc\n"
         "mc.set_seed(0)\n"
-        "model = mc.Sequential([mc.Input((64, 64, 3)), mc.layers.Conv2D(16, 3, activation='relu'),\n"
+        "model = mc.Sequential([mc.Input((64, 64, 3)),\n"
+        "    mc.layers.Conv2D(16, 3, activation='relu'),\n"
         "    mc.layers.MaxPooling2D(), mc.layers.Conv2D(16, 3, activation='relu'),\n"
         "    mc.layers.AveragePooling2D(), mc.layers.Flatten(), mc.layers.Dense(1)])\n"
         "model.predict(np.ones((8, 64, 64, 3), np.float32), batch_size=8, verbose=0)\n"

@@ -7,10 +7,9 @@ import pytest
 from keras_models import keras_catdog
 from parity_tools import FORWARD_TOL, GRAD_TOL, compare, run_keras, run_minicnn
 
-from tests.paths import PATHS, use_path
-
 from minicnn.layers import InputLayer
 from minicnn.models.catdog import catdog_layers, choose_padding
+from tests.paths import PATHS, use_path
 
 # (image size, padding, batch): batch kept small, the suite runs on 2 shared cores
 CASES = [(64, "same", 4), (128, "valid", 2)]
