@@ -66,10 +66,6 @@ def tune_allocator_once() -> None:
 
 
 def _is_glibc() -> bool:
-    return sys.platform.startswith("linux") and "glibc" in " ".join(_libc_ver())
-
-
-def _libc_ver() -> tuple[str, str]:
     import platform
 
-    return platform.libc_ver()
+    return sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
