@@ -3,7 +3,8 @@
 ``use_path(name, monkeypatch)`` switches in-process (the same attributes the environment
 variables set at import), so one test run covers every setting without a subprocess each:
 
-    fast          the default: routes chosen by minicnn/fast/routes.py
+    fast          the fast path, its switches as the environment set them
+    defaults      the fast path with every switch at its default (for tests of the routes)
     plain         MINICNN_FAST=0: the plain Functions only
     winograd-off  MINICNN_WINOGRAD=0
     winograd-on   MINICNN_WINOGRAD=1 (whole batches and single images too)
@@ -23,7 +24,10 @@ def use_path(name: str, monkeypatch) -> None:
         return
     from minicnn.fast import routes
 
-    if name == "winograd-off":
+    if name == "defaults":
+        monkeypatch.setattr(routes, "WINOGRAD", None)
+        monkeypatch.setattr(routes, "FUSE", True)
+    elif name == "winograd-off":
         monkeypatch.setattr(routes, "WINOGRAD", False)
     elif name == "winograd-on":
         monkeypatch.setattr(routes, "WINOGRAD", True)

@@ -55,7 +55,8 @@ def test_profile_reports_which_route_each_op_took():
     )
     routes = {}
     for fast in ("1", "0"):
-        env = {**os.environ, "MINICNN_PROFILE": "1", "MINICNN_FAST": fast}
+        env = {**os.environ, "MINICNN_PROFILE": "1", "MINICNN_FAST": fast,
+               "MINICNN_WINOGRAD": "auto", "MINICNN_FUSE": "1"}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                              text=True, timeout=120, check=True)
         table = out.stderr.split("route")[-1]

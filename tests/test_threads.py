@@ -15,7 +15,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _python(code, env=None, timeout=180):
     """Run ``code`` in a fresh interpreter from the repository root; its stdout and stderr.
     The fast path is on there unless ``env`` says otherwise (these tests are about it)."""
-    full = {**os.environ, "MINICNN_FAST": "1", **(env or {})}
+    full = {**os.environ, "MINICNN_FAST": "1", "MINICNN_WINOGRAD": "auto", "MINICNN_FUSE": "1",
+            **(env or {})}
     for key in [k for k, v in (env or {}).items() if v is None]:
         full.pop(key)
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=full,

@@ -11,8 +11,9 @@ from tests.paths import use_path
 
 @pytest.fixture(autouse=True)
 def fast_path(monkeypatch):
-    """These tests are about the fast path: on, even in a run with MINICNN_FAST=0."""
-    use_path("fast", monkeypatch)
+    """These tests are about the fast path's routes: on, with its switches at their defaults,
+    even in a run with MINICNN_FAST=0 or MINICNN_WINOGRAD / MINICNN_FUSE set."""
+    use_path("defaults", monkeypatch)
 
 
 def _run(x, w, b, padding, activation, winograd, chunked=False, monkeypatch=None):
