@@ -1,11 +1,6 @@
 """minicnn: a deep-learning library written from scratch on NumPy, shaped like Keras."""
 
-from minicnn import _threads
-
-_threads.prefer_passive_waiting()  # before numba starts its OpenMP threads: see _threads.py
-
-from minicnn import (  # noqa: E402
-    _memory,
+from minicnn import (
     callbacks,
     functional,
     io,
@@ -15,7 +10,7 @@ from minicnn import (  # noqa: E402
     optimizers,
     progbar,
 )
-from minicnn.layers import (  # noqa: E402
+from minicnn.layers import (
     Activation,
     AveragePooling2D,
     AvgPool2D,
@@ -29,13 +24,10 @@ from minicnn.layers import (  # noqa: E402
     Rescaling,
     clear_session,
 )
-from minicnn.models import Sequential, load_model  # noqa: E402
-from minicnn.random import set_seed  # noqa: E402
-from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_grad  # noqa: E402
-
-from minicnn.models import Model  # noqa: E402
-
-_memory.tune_allocator()  # before the first large allocation: see _memory.py
+from minicnn.models import Sequential, load_model
+from minicnn.random import set_seed
+from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_grad
+from minicnn.models import Model
 
 from minicnn import utils  # noqa: E402  (keras.utils: loader, seeding, image I/O)
 

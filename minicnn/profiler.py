@@ -2,14 +2,15 @@
 
 With profiling on, every Function's forward and backward (and any block wrapped in ``timed``)
 adds its wall time to a table that is printed when the process exits, so a slow epoch explains
-itself. With it off, ``timed`` returns a shared no-op context and costs next to nothing.
+itself; a second table counts which route each op took (``plain``, or a fast route from
+``minicnn/fast/routes.py``). With it off, ``timed`` returns a shared no-op context and costs
+next to nothing.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import sys
 import time
 from collections import defaultdict
@@ -17,10 +18,13 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import TextIO
 
+from minicnn._env import env_flag
+
 _NULL = contextlib.nullcontext()
 _totals: defaultdict[str, float] = defaultdict(float)
 _counts: defaultdict[str, int] = defaultdict(int)
-_enabled = os.environ.get("MINICNN_PROFILE", "") not in ("", "0", "false", "False")
+_routes: defaultdict[tuple[str, str], int] = defaultdict(int)
+_enabled = bool(env_flag("MINICNN_PROFILE", False))
 
 
 def enabled() -> bool:
@@ -88,6 +92,26 @@ def reset() -> None:
     """
     _totals.clear()
     _counts.clear()
+    _routes.clear()
+
+
+def count_route(op: str, route: str) -> None:
+    """Count one call of ``op`` by ``route`` when profiling is on.
+
+    Example:
+        >>> from minicnn import profiler
+        >>> was = profiler.enabled(); profiler.reset(); profiler.enable(True)
+        >>> profiler.count_route("conv2d", "plain")
+        >>> profiler.routes(); profiler.reset(); profiler.enable(was)
+        {('conv2d', 'plain'): 1}
+    """
+    if _enabled:
+        _routes[op, route] += 1
+
+
+def routes() -> dict[tuple[str, str], int]:
+    """How many calls of each op took each route, as counted so far: {(op, route): calls}."""
+    return dict(_routes)
 
 
 def report(file: TextIO | None = None) -> str:
@@ -107,7 +131,7 @@ def report(file: TextIO | None = None) -> str:
         >>> profiler.report().splitlines()[1].split(); profiler.reset(); profiler.enable(was)
         ['op', 'calls', 'total', 'ms', 'ms/call', 'share']
     """
-    if not _totals:
+    if not _totals and not _routes:
         return ""
     grand = sum(_totals.values()) or 1.0
     lines = [f"{'op':<32}{'calls':>8}{'total ms':>12}{'ms/call':>10}{'share':>8}"]
@@ -117,6 +141,11 @@ def report(file: TextIO | None = None) -> str:
             f"{name:<32}{calls:>8}{total * 1e3:>12.1f}{total * 1e3 / calls:>10.3f}"
             f"{total / grand:>8.1%}"
         )
+    if _routes:
+        lines.append("")
+        lines.append(f"{'op':<24}{'route':<24}{'calls':>8}")
+        for (op, name), calls in sorted(_routes.items()):
+            lines.append(f"{op:<24}{name:<24}{calls:>8}")
     text = "minicnn profile (MINICNN_PROFILE=1)\n" + "\n".join(lines)
     if file is not None:
         print(text, file=file)
@@ -125,5 +154,5 @@ def report(file: TextIO | None = None) -> str:
 
 @atexit.register
 def _report_at_exit() -> None:
-    if _enabled and _totals:
+    if _enabled and (_totals or _routes):
         report(sys.stderr)

@@ -202,3 +202,80 @@ class Progbar:
         self.stream.write(message)
         self.stream.flush()
         self._prev_total_width = total_width
+
+
+class Progress:
+    """A counter bar for loops over items (decoding images, the Face++ CLI's photos):
+    ``label [########------] done/total note  rate img/s``.
+
+    On a terminal the line is redrawn in place (at most every ``interval`` seconds, and at the
+    last item, which ends the line). Elsewhere (CI logs, pipes) ``each=True`` prints one line
+    per item, otherwise one summary line at ``close()``, so logs stay short. Training output
+    is ``Progbar``'s (Keras's format); this is minicnn's one bar for everything else.
+
+    Args:
+        total: number of items expected.
+        stream: where to write (default ``sys.stderr``, looked up at creation).
+        label: text in front of the bar.  width: bar width in characters.
+        enabled: False turns every method into a no-op.
+        each: off a terminal, one line per item instead of a summary at the end.
+        unit: with a unit, the rate (``120 img/s``) ends the line.
+        interval: minimum seconds between redraws on a terminal.
+
+    Example:
+        >>> import io
+        >>> from minicnn.progbar import Progress
+        >>> p = Progress(10, io.StringIO(), each=True); p.update(note="a.jpg"); p.stream.getvalue()
+        '[###-------------------------] 1/10 a.jpg\\n'
+    """
+
+    def __init__(self, total: int, stream: TextIO | None = None, label: str = "",
+                 width: int = 28, enabled: bool = True, each: bool = False,
+                 unit: str | None = None, interval: float = 0.1) -> None:
+        self.total, self.label, self.width = total, label, width
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled, self.each, self.unit, self.interval = enabled, each, unit, interval
+        self.tty = is_tty(self.stream)
+        self.done = 0
+        self._note = ""
+        self._start = time.perf_counter()
+        self._last_draw = -math.inf
+        self._ended = False
+
+    def update(self, n: int = 1, note: str = "") -> None:
+        """Record ``n`` more finished items (``note`` names the last one)."""
+        self.done += n
+        self._note = note
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        last = self.done >= self.total
+        if self.tty and (last or now - self._last_draw >= self.interval):
+            self._last_draw = now
+            self._write("\r\x1b[K" + self._line(now) + ("\n" if last else ""))
+            self._ended = last
+        elif not self.tty and self.each:
+            self._write(self._line(now) + "\n")
+            self._ended = last
+
+    def close(self) -> None:
+        """End the bar: its final line, unless the last update already wrote it."""
+        if self.enabled and not self._ended:
+            prefix = "\r\x1b[K" if self.tty else ""
+            self._write(prefix + self._line(time.perf_counter()) + "\n")
+            self._ended = True
+
+    def _line(self, now: float) -> str:
+        frac = self.done / self.total if self.total else 1.0
+        filled = min(self.width, round(self.width * frac))
+        line = f"[{'#' * filled}{'-' * (self.width - filled)}] {self.done}/{self.total}"
+        line = f"{self.label} {line}" if self.label else line
+        if self._note:
+            line += f" {self._note}"
+        if self.unit:
+            line += f"  {self.done / max(now - self._start, 1e-9):.0f} {self.unit}/s"
+        return line
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()

@@ -1,14 +1,23 @@
-"""Conv2D(relu) + MaxPooling2D fused (minicnn.ops.fused, minicnn.models.fusion) against the two
+"""Conv2D(relu) + MaxPooling2D fused (minicnn.fast.fused, minicnn.models.fusion) against the two
 operations run one after the other: the same numbers, forward and every gradient."""
 
 import numpy as np
 import pytest
 
 import minicnn as mc
+from minicnn.fast import chunks as split
+from minicnn.fast import routes
+from minicnn.fast.fused import Conv2DReluMaxPoolFn, conv2d_relu_max_pool
 from minicnn.models import fusion
-from minicnn.ops import split
 from minicnn.ops.conv import conv2d, max_pool2d
-from minicnn.ops.fused import Conv2DReluMaxPoolFn, conv2d_relu_max_pool
+from tests.paths import use_path
+
+
+@pytest.fixture(autouse=True)
+def fast_path(monkeypatch):
+    """These tests are about the fast path's routes: on, with its switches at their defaults,
+    even in a run with MINICNN_FAST=0 or MINICNN_WINOGRAD / MINICNN_FUSE set."""
+    use_path("defaults", monkeypatch)
 
 CASES = [
     # (N, H, W, C, K, F, strides, padding, pool, bias, input_grad)
@@ -37,7 +46,7 @@ def _run(x, w, b, case, gy, fused):
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("controllable_blas", [True, False])
 def test_fused_equals_conv_then_pool(case, controllable_blas, monkeypatch):
-    monkeypatch.setattr(split, "SPLIT_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(routes, "SPLIT_MIN_ELEMENTS", 1)
     monkeypatch.setattr(split, "CHUNK_BYTES", 1)  # one image per chunk: the most chunks
     if not controllable_blas:  # the batch then runs as one chunk on the calling thread
         monkeypatch.setattr(split, "run_chunks", lambda *a, **k: None)
@@ -95,13 +104,13 @@ def test_which_layer_pairs_fuse(conv_kwargs, pool_kwargs, expected):
 
 def test_a_model_trains_the_same_fused_and_apart(monkeypatch):
     """Two identical models, one step of fit each: the same loss and the same weights after."""
-    monkeypatch.setattr(split, "SPLIT_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(routes, "SPLIT_MIN_ELEMENTS", 1)
     rng = np.random.default_rng(3)
     x = rng.random((6, 24, 24, 3), dtype=np.float32)
     y = rng.integers(0, 2, 6).astype(np.float32)
     results = []
     for fuse in (True, False):
-        monkeypatch.setattr(fusion, "_fuse_on", fuse)
+        monkeypatch.setattr(routes, "FUSE", fuse)
         mc.set_seed(0)
         model = mc.Sequential([
             mc.Input((24, 24, 3)),

@@ -6,6 +6,14 @@ import pytest
 import minicnn as mc
 import minicnn.functional as F
 from tests.gradcheck import check_gradients
+from tests.paths import use_path
+
+
+@pytest.fixture(autouse=True, params=["fast", "plain"])
+def path(request, monkeypatch):
+    """Every check on both paths: the default fast routes and the plain ops (MINICNN_FAST=0)."""
+    use_path(request.param, monkeypatch)
+    return request.param
 
 CONV_CASES = [
     # (N, H, W, C), (KH, KW, F), strides, padding

@@ -5,6 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from minicnn.fast import parallel as fast_parallel
+from minicnn.fast import routes
 from minicnn.kernels import jit as J
 from minicnn.kernels import reference as R
 from minicnn.kernels.geometry import output_size_and_padding
@@ -164,35 +166,40 @@ def test_colsum_kernels_equal_numpy_twins(shape, chunks):
     np.testing.assert_allclose(outs[0][2], outs[1][2], rtol=1e-12, atol=1e-12)
 
 
+def _build(kern, which):
+    return fast_parallel.parallel_build(kern) if which == "parallel" else kern
+
+
 def test_parallel_and_serial_builds_agree():
-    # the dispatcher picks by size; check both builds on one problem explicitly
+    # the fast path picks by size; check both builds on one problem explicitly
     rng = np.random.default_rng(11)
     x = rng.standard_normal((3, 9, 8, 4)).astype(np.float32)
     OH, OW, PT, PL = _geom(9, 8, 3, 3, 2, 2, "same")
     outs = []
     for build in ("parallel", "serial"):
         cols = np.empty((3 * OH * OW, 36), np.float32)
-        getattr(J.im2col, build)(x, 3, 3, 2, 2, PT, PL, OH, OW, cols)
+        _build(J.im2col, build)(x, 3, 3, 2, 2, PT, PL, OH, OW, cols)
         cols_t = np.empty((36, 3 * OH * OW), np.float32)
-        getattr(J.im2col_planar, build)(x, 3, 3, 2, 2, PT, PL, OH, OW, cols_t)
+        _build(J.im2col_planar, build)(x, 3, 3, 2, 2, PT, PL, OH, OW, cols_t)
         gx = np.empty_like(x)
-        getattr(J.col2im, build)(cols, 3, 3, 2, 2, PT, PL, OH, OW, gx)
+        _build(J.col2im, build)(cols, 3, 3, 2, 2, PT, PL, OH, OW, gx)
         y = np.empty((3, OH, OW, 4), np.float32)
         am = np.empty((3, OH, OW, 4), np.int32)
-        getattr(J.max_pool_forward, build)(x, 3, 3, 2, 2, PT, PL, y, am)
+        _build(J.max_pool_forward, build)(x, 3, 3, 2, 2, PT, PL, y, am)
         outs.append((cols, cols_t, gx, y, am))
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
 
 
-def test_dispatch_uses_parallel_build_for_large_arrays(monkeypatch):
+def test_fast_path_uses_parallel_build_for_large_arrays(monkeypatch):
     calls = []
-    monkeypatch.setattr(J, "PARALLEL_MIN_ELEMENTS", 10)
-    y = np.ones((4, 4), np.float32)
-    original = J.relu_.parallel
-    monkeypatch.setattr(J.relu_, "parallel", lambda *a: calls.append("parallel") or original(*a))
-    J.relu_(y)
-    assert calls == ["parallel"]
+    monkeypatch.setattr(routes, "PARALLEL_MIN_ELEMENTS", 10)
+    original = fast_parallel.parallel_build
+    monkeypatch.setattr(fast_parallel, "parallel_build",
+                        lambda k: calls.append(k.__name__) or original(k))
+    fast_parallel.auto(J.relu_)(np.ones((2, 4), np.float32))  # 8 elements: serial
+    fast_parallel.auto(J.relu_)(np.ones((4, 4), np.float32))
+    assert calls == ["relu_"]
 
 
 @pytest.mark.parametrize("H,W,K,padding", [(6, 6, 2, "valid"), (7, 5, 2, "valid"),
@@ -212,5 +219,5 @@ def test_tiled_max_pool_backward_equals_the_scatter(H, W, K, padding):
     J.max_pool_backward(gy, am, want)
     J.max_pool_backward_tiled(gy, am, K, K, got)
     np.testing.assert_array_equal(got, want)
-    J.max_pool_backward_tiled.parallel(gy, am, K, K, got)
+    fast_parallel.parallel_build(J.max_pool_backward_tiled)(gy, am, K, K, got)
     np.testing.assert_array_equal(got, want)

@@ -1,23 +1,33 @@
-"""The per-image split route of Conv2DFn against the one-GEMM route, and the BLAS switch."""
+"""Every fast convolution route against the plain Conv2DFn, the route choice, and the BLAS hold
+around chunked batches."""
+
+import warnings
 
 import numpy as np
 import pytest
 
-from minicnn import _blas
-from minicnn.ops import split
+from minicnn.fast import blas as _blas
+from minicnn.fast import chunks as split
+from minicnn.fast import conv as fast_conv
+from minicnn.fast import routes
+from minicnn.fast.chunks import chunk_bounds, run_chunks
 from minicnn.ops.conv import Conv2DFn
-from minicnn.ops.split import chunk_bounds, run_chunks
+from tests.paths import use_path
 
 
-def _conv(x, w, b, needs, strides, padding, activation, gy, route):
-    """Forward and backward of one Conv2DFn by the named route ("split" or "gemm")."""
-    fn = Conv2DFn()
+@pytest.fixture(autouse=True)
+def fast_path(monkeypatch):
+    """These tests are about the fast path's routes: on, with its switches at their defaults,
+    even in a run with MINICNN_FAST=0 or MINICNN_WINOGRAD / MINICNN_FUSE set."""
+    use_path("defaults", monkeypatch)
+
+
+def _conv(cls, x, w, b, needs, strides, padding, activation, gy):
+    """Forward and backward of one convolution Function class."""
+    fn = cls()
     fn.needs_input_grad = needs
     args = (x, w) if b is None else (x, w, b)
-    original = fn._splittable
-    fn._splittable = (lambda *a: original(*a)) if route == "split" else (lambda *a: False)
     y = fn.forward(*args, strides=strides, padding=padding, activation=activation)
-    assert fn.split == (route == "split")
     grads = fn.backward(gy.reshape(y.shape))
     return y, grads
 
@@ -28,30 +38,40 @@ CASES = [
     (3, 16, 16, 5, 3, 3, 6, (2, 2), "same", "relu", False),
     (5, 12, 13, 4, 5, 3, 7, (1, 2), "same", "linear", True),
     (2, 9, 9, 16, 3, 3, 4, (1, 1), "valid", "linear", False),
+    (3, 10, 9, 16, 3, 3, 5, (1, 1), "same", "relu", True),
+    (3, 6, 7, 8, 1, 1, 5, (1, 1), "valid", "relu", True),
 ]
 
 
-@pytest.mark.parametrize("case", CASES)
+def _routes_for(case):
+    N, H, W, C, KH, KW, F, strides, padding, activation, bias = case
+    names = ["Im2colConv2DFn", "PlanarConv2DFn", "ChunkedIm2colConv2DFn",
+             "ChunkedPlanarConv2DFn"]
+    if KH == KW == 3 and strides == (1, 1):
+        names += ["WinogradConv2DFn", "ChunkedWinogradConv2DFn"]
+    if KH == KW == 1 and strides == (1, 1) and padding == "valid":
+        names += ["MatmulConv2DFn"]
+    return names
+
+
+@pytest.mark.parametrize("case,fn_name", [(c, n) for c in CASES for n in _routes_for(c)])
 @pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, False)])
-def test_split_route_equals_one_gemm(case, needs, monkeypatch):
-    monkeypatch.setattr(split, "SPLIT_MIN_ELEMENTS", 1)
+def test_each_fast_route_equals_the_plain_convolution(case, fn_name, needs, monkeypatch):
     monkeypatch.setattr(split, "CHUNK_BYTES", 1)  # one image per chunk: the most chunks
     N, H, W, C, KH, KW, F, strides, padding, activation, bias = case
-    rng = np.random.default_rng(hash(case) % 2**32)
+    rng = np.random.default_rng(sum(map(hash, map(str, case))) % 2**32)
     x = rng.standard_normal((N, H, W, C), dtype=np.float32)
     w = rng.standard_normal((KH, KW, C, F), dtype=np.float32)
     b = rng.standard_normal(F, dtype=np.float32) if bias else None
     needs = needs if bias else needs[:2]
-    fn = Conv2DFn()
-    fn.needs_input_grad = needs
-    shape = fn.forward(*((x, w) if b is None else (x, w, b)), strides=strides, padding=padding,
-                       activation=activation).shape
-    gy = rng.standard_normal(shape, dtype=np.float32)
-    y_split, g_split = _conv(x, w, b, needs, strides, padding, activation, gy, "split")
-    y_gemm, g_gemm = _conv(x, w, b, needs, strides, padding, activation, gy, "gemm")
-    np.testing.assert_allclose(y_split, y_gemm, rtol=1e-5, atol=1e-5)
-    assert len(g_split) == len(g_gemm) == len(needs)
-    for name, a, e, wanted in zip(("gx", "gw", "gb"), g_split, g_gemm, needs):
+    y_plain = Conv2DFn().forward(x, w, b, strides=strides, padding=padding)
+    gy = rng.standard_normal(y_plain.shape, dtype=np.float32)
+    y_fast, g_fast = _conv(getattr(fast_conv, fn_name), x, w, b, needs, strides, padding,
+                           activation, gy)
+    y_ref, g_ref = _conv(Conv2DFn, x, w, b, needs, strides, padding, activation, gy)
+    np.testing.assert_allclose(y_fast, y_ref, rtol=1e-5, atol=1e-5 * np.abs(y_ref).max())
+    assert len(g_fast) == len(g_ref) == len(needs)
+    for name, a, e, wanted in zip(("gx", "gw", "gb"), g_fast, g_ref, needs):
         if not wanted:
             assert a is None and e is None, name
             continue
@@ -59,35 +79,42 @@ def test_split_route_equals_one_gemm(case, needs, monkeypatch):
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * np.abs(e).max(), err_msg=name)
 
 
-def test_large_float32_batch_takes_the_split_route_and_float64_does_not():
-    x = np.ones((8, 64, 64, 16), np.float32)
-    w = np.ones((3, 3, 16, 8), np.float32)
-    fn = Conv2DFn()
-    fn.needs_input_grad = (False, True)
-    fn.forward(x, w)
-    assert fn.split == (_blas.blas_threads() is not None)
-    fn64 = Conv2DFn()
-    fn64.needs_input_grad = (False, True)
-    fn64.forward(x.astype(np.float64), w.astype(np.float64))
-    assert fn64.split is False
-    one = Conv2DFn()
-    one.needs_input_grad = (False, True)
-    one.forward(x[:1], w)
-    assert one.split is False  # a single image: nothing to split over
+def _route(N, H, C, dtype=np.float32, K=3, S=1):
+    return routes.choose("conv2d", dict(
+        x=np.ones((N, H, H, C), dtype), w=np.ones((K, K, C, 8), dtype), b=None,
+        strides=(S, S), padding="valid", activation="relu"))[1]
 
 
-def test_uncontrollable_blas_falls_back_to_one_gemm(monkeypatch):
-    monkeypatch.setattr(split, "SPLIT_MIN_ELEMENTS", 1)
-    monkeypatch.setattr(_blas, "_blas", lambda: None)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((3, 8, 8, 2), dtype=np.float32)
-    w = rng.standard_normal((3, 3, 2, 4), dtype=np.float32)
-    fn = Conv2DFn()
-    fn.needs_input_grad = (True, True)
-    y = fn.forward(x, w, activation="relu")
-    assert fn.split is False
-    gx, gw = fn.backward(np.ones_like(y))
-    assert gx.shape == x.shape and gw.shape == w.shape
+def test_the_route_table_picks_by_size_dtype_and_shape():
+    assert _route(8, 64, 16) == "chunks-winograd"
+    assert _route(8, 64, 3) == "chunks-planar"
+    assert _route(8, 64, 16, S=2) == "chunks-im2col"
+    assert _route(8, 64, 16, dtype=np.float64) == "im2col"  # gradient checks stay exact
+    assert _route(1, 64, 16) == "im2col"  # a single image: nothing to split over
+    assert _route(1, 64, 3) == "planar"
+    assert _route(8, 64, 16, K=1) == "1x1-matmul"
+    assert _route(64, 6, 32) == "chunks-im2col"  # 2x2 tiles per image: too few for Winograd
+    assert _route(2, 8, 16) == "im2col"  # too small to split
+    rows = [r for r in routes.ROUTES]
+    assert all(r.why for r in rows) and len({(r.op, r.name) for r in rows}) == len(rows)
+
+
+def test_winograd_switch(monkeypatch):
+    monkeypatch.setattr(routes, "WINOGRAD", False)
+    assert _route(8, 64, 16) == "chunks-im2col"
+    monkeypatch.setattr(routes, "WINOGRAD", True)
+    assert _route(1, 64, 16) == "winograd"
+
+
+def test_uncontrollable_blas_warns_once_and_runs_whole_batches(monkeypatch):
+    monkeypatch.setattr(_blas, "_controllers", [])
+    monkeypatch.setattr(_blas, "_why_not", "threadpoolctl is not installed")
+    monkeypatch.setattr(_blas, "_warned", set())
+    with pytest.warns(RuntimeWarning, match="chunked routes cannot run .threadpoolctl"):
+        assert _route(8, 64, 16) == "im2col"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _route(8, 64, 16) == "im2col"  # once only
 
 
 def test_blas_thread_count_is_restored_after_a_split_batch():
@@ -118,26 +145,24 @@ def test_chunk_bounds_cover_the_batch_once_in_order(n, item, workers):
     assert len(bounds) >= min(n, 2 * workers)
 
 
-@pytest.mark.parametrize("fn_name", ["MaxPool2DFn", "AvgPool2DFn"])
+@pytest.mark.parametrize("fn_name", ["MaxPool2DFastFn", "AvgPool2DFastFn"])
 @pytest.mark.parametrize("pool,strides,padding", [((2, 2), (2, 2), "valid"),
                                                   ((3, 3), (2, 2), "same"),
                                                   ((2, 3), (1, 2), "same")])
 def test_pooling_by_image_chunks_equals_whole_batch(fn_name, pool, strides, padding,
                                                     monkeypatch):
-    from minicnn.ops import conv
-
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 9, 11, 4), dtype=np.float32)
     x[:, ::2, ::3] = 1.0  # ties: the first maximum must win in both routes
 
     def run(splitting):
-        monkeypatch.setattr(split, "SPLIT_MIN_ELEMENTS", 1 if splitting else 1 << 40)
         monkeypatch.setattr(split, "CHUNK_BYTES", 1)
         chunks = []
         original = split.run_chunks
         monkeypatch.setattr(split, "run_chunks",
                             lambda w, n, b: chunks.append(n) or original(w, n, b))
-        fn = getattr(conv, fn_name)()
+        name = "Chunked" + fn_name.replace("Fast", "") if splitting else fn_name
+        fn = getattr(fast_conv, name)()
         fn.needs_input_grad = (True,)
         y = fn.forward(x, pool_size=pool, strides=strides, padding=padding)
         gx = fn.backward(y * 2 + 1)  # any gradient that differs per position
@@ -148,6 +173,13 @@ def test_pooling_by_image_chunks_equals_whole_batch(fn_name, pool, strides, padd
     y_whole, gx_whole = run(False)
     np.testing.assert_array_equal(y_split, y_whole)
     np.testing.assert_array_equal(gx_split, gx_whole)
+    from minicnn.ops import conv as plain
+
+    fn = getattr(plain, fn_name.replace("Fast", ""))()
+    fn.needs_input_grad = (True,)
+    np.testing.assert_array_equal(fn.forward(x, pool_size=pool, strides=strides,
+                                             padding=padding), y_whole)
+    np.testing.assert_array_equal(fn.backward(y_whole * 2 + 1), gx_whole)
 
 
 def test_training_and_batch_inference_hold_blas_at_one_thread_single_images_do_not():
@@ -190,25 +222,3 @@ def test_a_forked_child_can_still_run_split_batches():
 def _split_in_child():
     out = run_chunks(lambda a, b: list(range(a, b)), 4, 8 << 20)
     return None if out is None else sum(out, [])
-
-
-@pytest.mark.parametrize("route", ["split", "gemm"])
-def test_planar_columns_give_the_same_convolution(route, monkeypatch):
-    # few channels take im2col_planar (transposed columns); forcing the ordinary im2col must
-    # give the same output and gradients, the input gradient included (a non-contiguous
-    # column matrix cannot be reused for g @ w.T)
-    from minicnn.ops import conv
-
-    monkeypatch.setattr(split, "SPLIT_MIN_ELEMENTS", 1)
-    rng = np.random.default_rng(7)
-    x = rng.standard_normal((3, 11, 10, 3), dtype=np.float32)
-    w = rng.standard_normal((3, 3, 3, 5), dtype=np.float32)
-    b = rng.standard_normal(5, dtype=np.float32)
-    gy = rng.standard_normal((3, 6, 5, 5), dtype=np.float32)
-    args = (x, w, b, (True, True, True), (2, 2), "same", "relu", gy, route)
-    y_planar, g_planar = _conv(*args)
-    monkeypatch.setattr(conv, "PLANAR_MAX_CHANNELS", 0)
-    y_rows, g_rows = _conv(*args)
-    np.testing.assert_allclose(y_planar, y_rows, rtol=1e-6, atol=1e-6)
-    for a, e in zip(g_planar, g_rows):
-        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-5)

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from minicnn.data import decode
-from minicnn.data.progress import Progress
+from minicnn.progbar import Progress
 
 FORMAT_VERSION = 1
 MAX_SHARDS = 8
@@ -254,7 +254,8 @@ class DiskCache:
             mm = np.lib.format.open_memmap(
                 tmp, mode="w+", dtype=np.uint8, shape=(len(todo), *self.image_size, 3)
             )
-            bar = Progress(len(todo), f"Caching {len(todo)} images", enabled=verbose)
+            bar = Progress(len(todo), label=f"Caching {len(todo)} images", enabled=verbose,
+                           unit="img")
             todo_paths = [file_paths[i] for i in todo]
             failed = decode_into(
                 todo_paths, mm, self.image_size, self.interpolation, num_threads, bar

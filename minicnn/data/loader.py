@@ -19,7 +19,7 @@ from minicnn.data.folders import (
     index_directory,
     split_counts,
 )
-from minicnn.data.progress import Progress
+from minicnn.progbar import Progress
 
 LABEL_MODES = ("int", "categorical", "binary", None)
 CACHE_MODES = (True, False, "disk", "memory")
@@ -235,7 +235,8 @@ def image_dataset_from_directory(
         )
     elif cache == "memory":
         arr = np.empty((len(used_paths), *image_size, 3), dtype=np.uint8)
-        bar = Progress(len(used_paths), f"Decoding {len(used_paths)} images", enabled=verbose)
+        bar = Progress(len(used_paths), label=f"Decoding {len(used_paths)} images",
+                       enabled=verbose, unit="img")
         bad_rows = decode_into(used_paths, arr, image_size, interpolation, num_threads, bar)
         locs = np.stack([np.zeros(len(used_paths), np.int64), np.arange(len(used_paths))], 1)
         source = ArraySource([arr], locs)

@@ -1,64 +1,40 @@
 """numba kernels for NHWC im2col/col2im, max/average pooling and the fused ReLU passes.
 
-Each takes contiguous arrays and writes into a preallocated output. Loops that write disjoint
-memory run in parallel (``prange``); col2im and the pooling backward kernels scatter into
-overlapping windows, so they are parallel over images only, where writes cannot collide.
-
-Every kernel is compiled twice, parallel and serial, and ``@kernel`` picks per call: a parallel
-region costs tens of microseconds on a quiet machine and far more when the cores are busy, so
-small problems (single-image inference) run serially. ``PARALLEL_MIN_ELEMENTS`` is the switch.
-The serial builds release the GIL, so ``minicnn.ops.split`` can run them on several threads:
-batches of several images take that route (per-image chunks on a few threads), and the
-parallel builds serve large single images and callers outside the ops.
+Each takes contiguous arrays and writes into a preallocated output, and is compiled once,
+serially, releasing the GIL (``nogil``). The loops are written with ``prange`` where they
+write disjoint memory (col2im and the pooling backward kernels scatter into overlapping
+windows, so their ``prange`` runs over images only, where writes cannot collide): in a serial
+build ``prange`` is a plain ``range``, and the fast path (``minicnn.fast.parallel``) compiles
+parallel builds of the same functions for large single-image calls.
 """
 
 from __future__ import annotations
 
-import functools
-import types
-
 import numpy as np
 from numba import njit, prange
 
-#: Arrays smaller than this (elements of the kernel's largest operand) take the serial build.
-PARALLEL_MIN_ELEMENTS = 1 << 20
-
 
 def kernel(size_arg: int):
-    """Compile ``fn`` parallel and serial; dispatch on ``args[size_arg].size``.
+    """Compile ``fn`` serially with numba; ``size_arg`` names the argument that measures it.
 
     Args:
-        size_arg: the position of the argument whose ``.size`` picks the build (parallel from
-            ``PARALLEL_MIN_ELEMENTS`` elements up); both builds stay reachable as
-            ``.parallel`` and ``.serial``.
+        size_arg: the position of the argument whose ``.size`` says how big a call is (the
+            fast path's parallel builds read it, as ``kern.size_arg``).
 
     Example:
         >>> import numpy as np
         >>> from minicnn.kernels.jit import relu_  # defined with @kernel(size_arg=0)
         >>> y = np.array([[-1.0, 2.0]])
-        >>> relu_.serial(y)  # a small call like relu_(y) would take this build too
-        >>> y, relu_.__name__, relu_.parallel is not relu_.serial
-        (array([[0., 2.]]), 'relu_', True)
+        >>> relu_(y)
+        >>> y, relu_.size_arg
+        (array([[0., 2.]]), 0)
     """
 
     def wrap(fn):
-        parallel = njit(parallel=True, cache=True)(fn)
-        # a distinct function object (own qualname) so the two builds get separate cache files
-        twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
-                                  fn.__defaults__, fn.__closure__)
-        twin.__qualname__ = fn.__qualname__ + "_serial"
-        # nogil: minicnn.ops.split runs serial builds on several Python threads at once
-        serial = njit(cache=True, nogil=True)(twin)
-
-        @functools.wraps(fn)
-        def dispatch(*args):
-            if args[size_arg].size >= PARALLEL_MIN_ELEMENTS:
-                return dispatch.parallel(*args)
-            return dispatch.serial(*args)
-
-        dispatch.parallel = parallel
-        dispatch.serial = serial
-        return dispatch
+        # nogil: the fast path runs these builds on several Python threads at once
+        compiled = njit(cache=True, nogil=True)(fn)
+        compiled.size_arg = size_arg
+        return compiled
 
     return wrap
 

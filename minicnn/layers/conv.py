@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from minicnn import activations, initializers
-from minicnn.kernels.geometry import output_size_and_padding
+from minicnn.kernels.geometry import fit_window
 from minicnn.layers.base import Layer, normalize_padding, normalize_tuple
 from minicnn.layers.depthwise import check_dilation_and_strides
 from minicnn.ops.conv import conv2d
@@ -103,21 +103,11 @@ class Conv2D(Layer):
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):
-        N, H, W, _ = input_shape
-        out = []
-        for size, k, s, d in zip((H, W), self.kernel_size, self.strides, self.dilation_rate):
-            if size is None:
-                out.append(None)
-                continue
-            o, _ = output_size_and_padding(size, (k - 1) * d + 1, s, self.padding)
-            if o <= 0:
-                raise ValueError(
-                    f"Conv2D '{self.name}': a {k}-wide kernel with stride {s} and padding="
-                    f"'{self.padding}' does not fit an input of size {size}. "
-                    f"Received: input_shape={tuple(input_shape)}"
-                )
-            out.append(o)
-        return (N, out[0], out[1], self.filters)
+        # a dilated kernel spans (k - 1) * d + 1 pixels
+        span = tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
+        OH, OW, _, _ = fit_window(input_shape, span, self.strides, self.padding,
+                                  f"Conv2D '{self.name}'")
+        return (input_shape[0], OH, OW, self.filters)
 
     def get_config(self):
         return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minicnn.kernels.geometry import output_size_and_padding
+from minicnn.kernels.geometry import fit_window
 from minicnn.layers.base import Layer, normalize_padding, normalize_tuple
 from minicnn.ops.conv import avg_pool2d, max_pool2d
 
@@ -42,18 +42,9 @@ class _Pooling2D(Layer):
                 f"{type(self).__name__} '{self.name}' expects inputs of shape "
                 f"(batch, height, width, channels). Received: input_shape={tuple(input_shape)}"
             )
-        N, H, W, C = input_shape
-        out = []
-        for size, k, s in zip((H, W), self.pool_size, self.strides):
-            o = None if size is None else output_size_and_padding(size, k, s, self.padding)[0]
-            if o is not None and o <= 0:
-                raise ValueError(
-                    f"{type(self).__name__} '{self.name}': a pool of {k} with stride {s} and "
-                    f"padding='{self.padding}' does not fit an input of size {size}. "
-                    f"Received: input_shape={tuple(input_shape)}"
-                )
-            out.append(o)
-        return (N, out[0], out[1], C)
+        OH, OW, _, _ = fit_window(input_shape, self.pool_size, self.strides, self.padding,
+                                  f"{type(self).__name__} '{self.name}'", kind="pool")
+        return (input_shape[0], OH, OW, input_shape[3])
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from minicnn.kernels import jit as K
 from minicnn.tensor import Function, Tensor
 
 
@@ -25,22 +24,17 @@ class Linear(Function):
     def forward(self, x, w, b=None, activation="linear"):
         self.x, self.w = x, w
         y = x @ w
+        if b is not None:
+            y += b
         self.relu = activation == "relu"
         if self.relu:
-            if b is None:
-                K.relu_(y)
-            else:
-                K.bias_relu_(y, b)
+            np.maximum(y, 0, out=y)
             self.y = y
-        elif b is not None:
-            y += b
         return y
 
     def backward(self, gy):
         if self.relu:
-            masked = np.empty_like(gy)
-            K.relu_backward(np.ascontiguousarray(gy), self.y, masked)
-            gy = masked
+            gy = np.where(self.y > 0, gy, 0).astype(gy.dtype, copy=False)
         gx = gy @ self.w.T if self.needs_input_grad[0] else None
         gw = self.x.T @ gy if self.needs_input_grad[1] else None
         if len(self.needs_input_grad) == 3:

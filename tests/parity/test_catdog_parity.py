@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from keras_models import keras_catdog
-from parity_tools import FORWARD_TOL, GRAD_TOL, compare, run_keras, run_minicnn
+from parity_tools import FORWARD_TOL, compare, run_keras, run_minicnn
 
 from minicnn.layers import InputLayer
 from minicnn.models.catdog import catdog_layers, choose_padding
+from tests.paths import PATHS, use_path
 
 # (image size, padding, batch): batch kept small, the suite runs on 2 shared cores
 CASES = [(64, "same", 4), (128, "valid", 2)]
@@ -61,9 +62,14 @@ def _float64_copy(keras, kmodel, size, padding, layers):
     return k64
 
 
-@pytest.mark.parametrize("size,padding,batch", CASES)
-def test_forward_and_gradients(tf, keras, record, size, padding, batch):
-    """Inference forward (Dropout inactive) in float32 on minicnn's default routes, and
+# every path for the 64 px case (where chunks, Winograd and fusion all run), the default
+# and the plain path for 128 px (see tests/paths.py)
+PATH_CASES = [(*c, p) for c in CASES for p in (PATHS if c[0] == 64 else ("fast", "plain"))]
+
+
+@pytest.mark.parametrize("size,padding,batch,path", PATH_CASES)
+def test_forward_and_gradients(tf, keras, record, monkeypatch, size, padding, batch, path):
+    """Inference forward (Dropout inactive) in float32 on each path (``tests/paths.py``), and
     gradients of sum(y * R) w.r.t. input and all weights in float64.
 
     Float32 gradients of the whole network are not comparable at a fixed tolerance on every
@@ -71,9 +77,10 @@ def test_forward_and_gradients(tf, keras, record, size, padding, batch):
     routes a gradient elsewhere (measured on Keras weight seeds 0-5: 1.6e-6 to 1.4e-5 with no
     such tie, 5.5e-3 at 64 px seed 5 and 1.2e-2 at 128 px seed 4), and which seeds hold one
     depends on the BLAS kernels. The forward pass is continuous, so it is compared in float32
-    on the fused and Winograd routes; float32 gradients of those routes are pinned per layer
-    (tests/parity/test_layers_parity.py, kink-free convolutions) and against the unfused
-    layers (tests/test_fused.py)."""
+    on every route; float32 gradients of the fast routes are pinned per layer
+    (tests/parity/test_layers_parity.py, kink-free convolutions), against the plain path
+    (tests/test_fast_path.py) and against the unfused layers (tests/test_fused.py)."""
+    use_path(path, monkeypatch)
     layers, kmodel = _pair(keras, size, padding)
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (batch, size, size, 3)).astype(np.float32)

@@ -30,11 +30,19 @@ def _check_layer(tf, record, kind, keras_layer, x, rng, training=False):
     y_k = keras_layer(x)
     R = rng.standard_normal(y_k.shape).astype(np.float32)
     y_t, grads_t = run_keras(tf, [keras_layer], x, R, training)
-    y_m, grads_m = run_minicnn([layer], x, R, training)
-    compare(record, f"{kind}.forward", y_m, y_t, FORWARD_TOL)
     names = ["input"] + [w.name.split("/")[-1] for w in layer.weights]
-    for name, gm, gt in zip(names, grads_m, grads_t):
-        compare(record, f"{kind}.grad_{name}", gm, gt, GRAD_TOL)
+    from minicnn.ops import route
+
+    fast = route.FAST
+    try:
+        for route.FAST in (fast, False):  # the default path, then the plain ops
+            y_m, grads_m = run_minicnn([layer], x, R, training)
+            detail = "fast" if route.FAST else "plain"
+            compare(record, f"{kind}.forward", y_m, y_t, FORWARD_TOL, detail=detail)
+            for name, gm, gt in zip(names, grads_m, grads_t):
+                compare(record, f"{kind}.grad_{name}", gm, gt, GRAD_TOL, detail=detail)
+    finally:
+        route.FAST = fast
     return layer
 
 
@@ -62,11 +70,12 @@ CONV_GRID = [
     f"{v}" for v in (c["kernel_size"], c["strides"], c["padding"], c["size"], c["channels"])
 ) + ("-winograd" if c.get("winograd") else ""))
 def test_conv2d(tf, keras, record, monkeypatch, case):
-    from minicnn.ops import conv as conv_ops
+    from minicnn.ops import route
 
-    monkeypatch.setattr(conv_ops, "_winograd_mode", "1" if case.get("winograd") else "0")
-    if case.get("winograd"):
-        assert conv_ops.use_winograd(3, 3, 1, 1, case["channels"][0], np.dtype(np.float32))
+    if route.FAST:  # (with MINICNN_FAST=0 every case runs the plain im2col convolution)
+        from minicnn.fast import routes
+
+        monkeypatch.setattr(routes, "WINOGRAD", True if case.get("winograd") else False)
     rng = np.random.default_rng(0)
     cin, cout = case["channels"]
     x = rng.standard_normal((2, *case["size"], cin)).astype(np.float32)

@@ -14,12 +14,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
+from minicnn.progbar import Progress, is_tty
+
 from . import format as fmt
 from .client import Client
 from .draw import draw
 from .errors import FaceppError
-from .progress import Progress
 from .results import LEVELS
+
+MANY = 10  # at least this many images shows progress even when stderr is not a terminal
 
 ENV_HELP = "keys come from FACEPP_API_KEY / FACEPP_API_SECRET (host: FACEPP_BASE_URL, us or cn)"
 
@@ -144,7 +147,9 @@ def _detect(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
     several = len(args.images) > 1
     if args.draw and several:
         Path(args.draw).mkdir(parents=True, exist_ok=True)
-    progress = Progress(len(args.images), err)
+    # on a terminal, or for many images (MANY) a line per image even off one
+    progress = Progress(len(args.images), err, enabled=is_tty(err) or len(args.images) >= MANY,
+                        each=True)
     report = []
     for n, image in enumerate(args.images):
         try:
@@ -161,7 +166,7 @@ def _detect(client: Client, args: argparse.Namespace, out: TextIO, err: TextIO) 
             if several:
                 out.write(("\n" if n else "") + f"== {image} ==\n")
             out.write("\n".join(fmt.detection(faces, args.lang)) + "\n")
-        progress.step(Path(image).name)
+        progress.update(note=Path(image).name)
     if args.json:
         out.write(json.dumps({"images": report}, ensure_ascii=False, indent=2) + "\n")
     return 0

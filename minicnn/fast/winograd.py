@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from minicnn.fast.parallel import auto
 from minicnn.kernels.jit import kernel
 
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -32,7 +33,7 @@ def transform_kernel(w: np.ndarray) -> np.ndarray:
 
     Example:
         >>> import numpy as np
-        >>> from minicnn.kernels.winograd import transform_kernel
+        >>> from minicnn.fast.winograd import transform_kernel
         >>> transform_kernel(np.ones((3, 3, 1, 1)))[:, 0, 0].reshape(4, 4)
         array([[1.  , 1.5 , 0.5 , 1.  ],
                [1.5 , 2.25, 0.75, 1.5 ],
@@ -77,7 +78,7 @@ def transform_input(x, PT, PL, TH, TW, V):
 
     Example:
         >>> import numpy as np
-        >>> from minicnn.kernels.winograd import transform_input
+        >>> from minicnn.fast.winograd import transform_input
         >>> V = np.empty((16, 1, 1))
         >>> transform_input(np.ones((1, 4, 4, 1)), 0, 0, 1, 1, V)
         >>> V[:, 0, 0].reshape(4, 4)
@@ -143,7 +144,7 @@ def transform_output(M, b, relu, TH, TW, y):
 
     Example:
         >>> import numpy as np
-        >>> from minicnn.kernels.winograd import transform_output
+        >>> from minicnn.fast.winograd import transform_output
         >>> y = np.empty((1, 2, 2, 1))
         >>> transform_output(np.eye(16)[5].reshape(16, 1, 1), np.array([1.0]), False, 1, 1, y)
         >>> y[0, :, :, 0]
@@ -199,7 +200,7 @@ def transform_output_grad(gy, TH, TW, Mg):
 
     Example:
         >>> import numpy as np
-        >>> from minicnn.kernels.winograd import transform_output_grad
+        >>> from minicnn.fast.winograd import transform_output_grad
         >>> Mg = np.empty((16, 1, 1))
         >>> transform_output_grad(np.arange(1.0, 5).reshape(1, 2, 2, 1), 1, 1, Mg)
         >>> Mg[:, 0, 0].reshape(4, 4)
@@ -283,7 +284,7 @@ def kernel_grad(x, gy, PT, PL, serial=False):
     TH, TW = (OH + 1) // 2, (OW + 1) // 2
     V = _planes(N * TH * TW, x.shape[3], x.dtype)
     Mg = _planes(N * TH * TW, F, gy.dtype)
-    pick = (lambda k: k.serial) if serial else (lambda k: k)
+    pick = (lambda k: k) if serial else auto
     pick(transform_input)(np.ascontiguousarray(x), PT, PL, TH, TW, V)
     pick(transform_output_grad)(np.ascontiguousarray(gy), TH, TW, Mg)
     return np.matmul(V.transpose(0, 2, 1), Mg)  # 16 GEMMs: (C, T) @ (T, F)
@@ -296,7 +297,7 @@ def kernel_grad_to_hwio(gU):
 
     Example:
         >>> import numpy as np
-        >>> from minicnn.kernels.winograd import kernel_grad_to_hwio
+        >>> from minicnn.fast.winograd import kernel_grad_to_hwio
         >>> kernel_grad_to_hwio(np.eye(16)[5].reshape(16, 1, 1))[:, :, 0, 0]
         array([[0.25, 0.25, 0.25],
                [0.25, 0.25, 0.25],
@@ -313,13 +314,13 @@ def conv3x3(x, U, b, PT, PL, OH, OW, relu=False, out=None, serial=False):
         x: the input.  U: the transformed kernel.  b: a bias (F,) or None.
         PT, PL: padding before (top, left).  OH, OW: the output size.  relu: fuse a ReLU.
         out: write y here (N, OH, OW, F) instead of a new array.
-        serial: use the kernels' serial builds (for callers on ``minicnn.ops.split`` threads).
+        serial: use the kernels' serial builds (for callers on the chunk threads).
 
     Shape: x (N, H, W, C), U (16, C, F) from ``transform_kernel`` -> y (N, OH, OW, F)
 
     Example:
         >>> import numpy as np
-        >>> from minicnn.kernels.winograd import conv3x3, transform_kernel
+        >>> from minicnn.fast.winograd import conv3x3, transform_kernel
         >>> U = transform_kernel(np.ones((3, 3, 1, 1)))
         >>> conv3x3(np.ones((1, 4, 4, 1)), U, None, 0, 0, 2, 2)[0, :, :, 0]
         array([[9., 9.],
@@ -328,7 +329,7 @@ def conv3x3(x, U, b, PT, PL, OH, OW, relu=False, out=None, serial=False):
     N, C = x.shape[0], x.shape[3]
     F = U.shape[2]
     TH, TW = (OH + 1) // 2, (OW + 1) // 2
-    pick = (lambda k: k.serial) if serial else (lambda k: k)
+    pick = (lambda k: k) if serial else auto
     V = _planes(N * TH * TW, C, x.dtype)
     pick(transform_input)(np.ascontiguousarray(x), PT, PL, TH, TW, V)
     M = np.matmul(V, U, out=_planes(N * TH * TW, F, x.dtype))  # 16 GEMMs: (T, C) @ (C, F)

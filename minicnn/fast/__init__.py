@@ -1,0 +1,16 @@
+"""The fast path: everything in minicnn that exists only for speed.
+
+The plain ops (``minicnn.ops``) ask ``minicnn.ops.route.pick`` which Function runs each call;
+with the fast path on (the default; ``MINICNN_FAST=0`` switches it off and this package is then
+never imported) the answer comes from one table, ``routes.ROUTES``:
+
+- ``routes``    the table of routes, when each applies and the measured reason; ``choose``
+- ``conv``      the fast convolution and pooling Functions, one per route
+- ``fused``     Conv2D(relu) + MaxPooling2D as one operation, chunk by chunk in cache
+- ``chunks``    a batch as chunks of images on a thread pool; the per-step BLAS hold
+- ``winograd``  Winograd F(2x2, 3x3) transforms (numba) for 3x3 stride-1 convolutions
+- ``parallel``  parallel builds of the plain kernels for large calls
+- ``blas``      holding numpy's BLAS at one thread (threadpoolctl), fork- and thread-safe
+- ``threads``   numba's OpenMP threads set to wait passively, without touching os.environ
+- ``memory``    glibc allocator thresholds, applied at the first step (not at import)
+"""

@@ -1,0 +1,210 @@
+"""The route table: every way the fast path can run an op, when it applies, and why.
+
+``choose(op, facts)`` walks ``ROUTES`` top to bottom and takes the first row for ``op`` whose
+``when`` holds; an op with no row that applies runs on the plain path. This is the only
+place that decides. The thresholds below were measured on the 2-core development machine
+(benchmarks/layers.py, 128 px, batch 32, medians of 5, JIT warm) unless a row says otherwise.
+
+To give a new op a fast route: write its fast Function in ``minicnn/fast/`` (usually a
+subclass of the plain one) and add a row naming it here; its plain op already asks
+``minicnn.ops.route.pick`` for a route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from minicnn._env import env_flag
+from minicnn.fast import blas
+from minicnn.kernels.geometry import output_size_and_padding
+from minicnn.tensor import Tensor
+
+#: Batches whose whole im2col matrix (N*OH*OW*KH*KW*C elements) is smaller than this are not
+#: split into chunks: below it, handing chunks to threads costs more than the cache saves.
+SPLIT_MIN_ELEMENTS = 1 << 18
+
+#: Winograd F(2x2, 3x3) needs at least this many input channels: below it, its transforms
+#: cost more than the multiplications they save.
+WINOGRAD_MIN_CHANNELS = 16
+
+#: ...and, in chunks, at least this many 2x2 output tiles per image: below it the 16 GEMMs get
+#: too small (the cat-dog network's last convolution, 4x4 outputs, measured 2x slower).
+WINOGRAD_MIN_TILES = 16
+
+#: Convolutions with at most this many input channels build their columns through a
+#: channel-planar copy (``im2col_planar``): 0.17 against 0.80 ms for a 128x128 RGB image, 3x3
+#: kernel, single-threaded; at C = 8 the two are even.
+PLANAR_MAX_CHANNELS = 4
+
+#: Whole-batch convolutions with at least this many input channels rebuild their columns in
+#: backward instead of keeping them: 9x less memory held per layer (about 220 MB at 128 px,
+#: batch 32) for ~1.5% of a step (with many channels im2col is a run of contiguous copies).
+RECOMPUTE_COLS_MIN_CHANNELS = 16
+
+#: Kernel calls whose largest operand has at least this many elements take the kernel's
+#: parallel build (``minicnn.fast.parallel``): a parallel region costs tens of microseconds on
+#: a quiet machine and far more on a busy one, which small calls cannot repay.
+PARALLEL_MIN_ELEMENTS = 1 << 20
+
+#: ``MINICNN_WINOGRAD``: None ("auto", the default) runs Winograd only in chunks, where each
+#: chunk's 16 transformed planes stay in cache; True also whole batches and single images
+#: (whole-batch Winograd streams its planes through memory and measured slower than im2col
+#: there, see benchmarks/README.md); False never.
+WINOGRAD: bool | None = env_flag("MINICNN_WINOGRAD", None)
+
+#: ``MINICNN_FUSE``: whether Conv2D(relu) + MaxPooling2D pairs may run as one operation.
+FUSE: bool = bool(env_flag("MINICNN_FUSE", True))
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row of the table: ``op`` runs as ``fn`` (a name in ``minicnn.fast.conv`` or
+    ``minicnn.fast.fused``) when ``when(facts)`` holds; ``why`` gives the measured reason."""
+
+    op: str
+    name: str
+    fn: str
+    when: Callable[[Any], bool]
+    why: str
+
+
+def _chunkable(f) -> bool:
+    """A float32 batch of two or more images, big enough to split, and BLAS held at one thread
+    (the chunk threads each run single-threaded GEMMs)."""
+    return (f.N > 1 and f.float32 and f.elements >= SPLIT_MIN_ELEMENTS and not f.one_by_one
+            and _blas_ok())
+
+
+def _winograd_fits(f) -> bool:
+    return (f.KH == f.KW == 3 and f.SH == f.SW == 1 and f.C >= WINOGRAD_MIN_CHANNELS
+            and f.float32 and WINOGRAD is not False)
+
+
+def _pool_chunkable(f) -> bool:
+    return f.N > 1 and f.float32 and f.x_size >= SPLIT_MIN_ELEMENTS and _blas_ok()
+
+
+ROUTES: tuple[Route, ...] = (
+    # conv2d + max_pool2d, asked by the model's layer loop (``minicnn.fast.fused.fuse_pair``)
+    Route("conv2d+max_pool2d", "fused-chunks", "Conv2DReluMaxPoolFn",
+          lambda f: FUSE and f.relu and f.pool_tiles and _chunkable(f),
+          "the convolution's output never leaves cache: the first cat-dog convolution's is "
+          "65 MB at 128 px, batch 32, written and read back twice (forward and backward)"),
+    # conv2d
+    Route("conv2d", "chunks-winograd", "ChunkedWinogradConv2DFn",
+          lambda f: _chunkable(f) and _winograd_fits(f) and f.tiles >= WINOGRAD_MIN_TILES,
+          "2.25x fewer multiplications; each chunk's 16 transformed planes stay in cache"),
+    Route("conv2d", "chunks-planar", "ChunkedPlanarConv2DFn",
+          lambda f: _chunkable(f) and f.C <= PLANAR_MAX_CHANNELS,
+          "chunks in cache (below), columns by the channel-planar copy for few channels"),
+    Route("conv2d", "chunks-im2col", "ChunkedIm2colConv2DFn", _chunkable,
+          "chunks of 1-2 images keep their ~2-4 MB of columns in cache between im2col, GEMM, "
+          "the bias/ReLU pass and col2im: first three cat-dog convolutions 45/59/37 -> "
+          "23/34/23 ms forward, 34/105/65 -> 32/74/50 ms backward"),
+    Route("conv2d", "winograd", "WinogradConv2DFn",
+          lambda f: WINOGRAD is True and _winograd_fits(f),
+          "forced on (MINICNN_WINOGRAD=1): whole-batch Winograd measured slower than im2col"),
+    Route("conv2d", "1x1-matmul", "MatmulConv2DFn", lambda f: f.one_by_one,
+          "a 1x1, stride-1, unpadded convolution is one matmul: no columns to build"),
+    Route("conv2d", "planar", "PlanarConv2DFn", lambda f: f.C <= PLANAR_MAX_CHANNELS,
+          "columns by the channel-planar copy: 0.17 against 0.80 ms for a 128x128 RGB image"),
+    Route("conv2d", "im2col", "Im2colConv2DFn", lambda f: True,
+          "parallel kernel builds for large calls, one fused bias/ReLU pass, columns rebuilt "
+          "in backward from RECOMPUTE_COLS_MIN_CHANNELS channels up"),
+    # pooling
+    Route("max_pool2d", "chunks", "ChunkedMaxPool2DFn", _pool_chunkable,
+          "on the chunk threads (whole images per chunk): a training step never starts "
+          "numba's OpenMP pool, and a fresh-cache first step compiles only serial kernels "
+          "(13.1 -> 3.7 s together with the chunked convolutions)"),
+    Route("max_pool2d", "whole", "MaxPool2DFastFn", lambda f: True,
+          "parallel builds for large calls; windows that tile the input write gx once"),
+    Route("avg_pool2d", "chunks", "ChunkedAvgPool2DFn", _pool_chunkable,
+          "as max_pool2d's chunks"),
+    Route("avg_pool2d", "whole", "AvgPool2DFastFn", lambda f: True,
+          "parallel builds for large calls"),
+)
+
+
+def _blas_ok() -> bool:
+    """Whether BLAS can be held at one thread; if not, warn once saying what it costs."""
+    why = blas.why_not_controllable()
+    if why:
+        blas.warn_once("blas", f"minicnn: the chunked routes cannot run ({why}): "
+                       "convolutions and pooling run whole-batch instead, measured 1.3-2x "
+                       "slower per convolution at 128 px, batch 32.")
+    return not why
+
+
+def _data(t):
+    return t.data if isinstance(t, Tensor) else t
+
+
+def facts_of(op: str, facts: dict) -> SimpleNamespace:
+    """The derived quantities the rows look at, from an op's Tensors and options.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.fast.routes import facts_of
+        >>> f = facts_of("conv2d", dict(x=np.zeros((2, 8, 8, 3), np.float32),
+        ...              w=np.zeros((3, 3, 3, 4), np.float32), strides=(1, 1), padding="valid"))
+        >>> f.OH, f.elements, f.one_by_one, f.tiles
+        (6, 1944, False, 9)
+    """
+    x = _data(facts["x"])
+    N, H, W, C = x.shape
+    f = SimpleNamespace(N=N, H=H, W=W, C=C, x_size=x.size, float32=x.dtype == np.float32)
+    if "w" in facts:
+        w, b = _data(facts["w"]), _data(facts.get("b"))
+        f.KH, f.KW, _, f.F = w.shape
+        f.SH, f.SW = facts["strides"]
+        f.OH, f.PT = output_size_and_padding(H, f.KH, f.SH, facts["padding"])
+        f.OW, f.PL = output_size_and_padding(W, f.KW, f.SW, facts["padding"])
+        f.float32 = f.float32 and w.dtype == np.float32 and (b is None or b.dtype == np.float32)
+        f.one_by_one = f.KH == f.KW == f.SH == f.SW == 1 and f.PT == f.PL == 0
+        f.elements = N * f.OH * f.OW * f.KH * f.KW * C
+        f.tiles = ((f.OH + 1) // 2) * ((f.OW + 1) // 2)  # Winograd 2x2 tiles per image
+        f.relu = facts.get("activation") == "relu"
+        pool = facts.get("pool_size")
+        f.pool_tiles = pool is not None and f.OH >= pool[0] and f.OW >= pool[1]
+    return f
+
+
+def route_for(op: str, facts: dict) -> Route | None:
+    """The first row of ``ROUTES`` for ``op`` that applies, or None (the plain path).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.fast.routes import route_for
+        >>> route_for("conv2d", dict(x=np.zeros((1, 8, 8, 3), np.float32),
+        ...           w=np.zeros((3, 3, 3, 4), np.float32), strides=(1, 1),
+        ...           padding="valid")).name
+        'planar'
+    """
+    rows = [r for r in ROUTES if r.op == op]
+    if not rows:
+        return None
+    f = facts_of(op, facts)
+    return next((r for r in rows if r.when(f)), None)
+
+
+def choose(op: str, facts: dict) -> tuple[type | None, str]:
+    """(the fast Function for this call, the route's name), or (None, "plain").
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.fast.routes import choose
+        >>> fn, name = choose("max_pool2d", dict(x=np.zeros((1, 4, 4, 2), np.float32)))
+        >>> fn.__name__, name
+        ('MaxPool2DFastFn', 'whole')
+    """
+    row = route_for(op, facts)
+    if row is None:
+        return None, "plain"
+    from minicnn.fast import conv, fused
+
+    return getattr(conv, row.fn, None) or getattr(fused, row.fn), row.name

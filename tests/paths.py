@@ -1,0 +1,35 @@
+"""Run a test on each of minicnn's paths: the plain ops, and the fast path with each switch.
+
+``use_path(name, monkeypatch)`` switches in-process (the same attributes the environment
+variables set at import), so one test run covers every setting without a subprocess each:
+
+    fast          the fast path, its switches as the environment set them
+    defaults      the fast path with every switch at its default (for tests of the routes)
+    plain         MINICNN_FAST=0: the plain Functions only
+    winograd-off  MINICNN_WINOGRAD=0
+    winograd-on   MINICNN_WINOGRAD=1 (whole batches and single images too)
+    fuse-off      MINICNN_FUSE=0
+"""
+
+from __future__ import annotations
+
+PATHS = ("fast", "plain", "winograd-off", "winograd-on", "fuse-off")
+
+
+def use_path(name: str, monkeypatch) -> None:
+    from minicnn.ops import route
+
+    monkeypatch.setattr(route, "FAST", name != "plain")
+    if name == "plain":
+        return
+    from minicnn.fast import routes
+
+    if name == "defaults":
+        monkeypatch.setattr(routes, "WINOGRAD", None)
+        monkeypatch.setattr(routes, "FUSE", True)
+    elif name == "winograd-off":
+        monkeypatch.setattr(routes, "WINOGRAD", False)
+    elif name == "winograd-on":
+        monkeypatch.setattr(routes, "WINOGRAD", True)
+    elif name == "fuse-off":
+        monkeypatch.setattr(routes, "FUSE", False)
