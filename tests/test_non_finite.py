@@ -7,7 +7,8 @@ import pytest
 
 import minicnn as mc
 from minicnn.kernels import jit as K
-from minicnn.kernels import winograd
+from minicnn.fast import winograd
+from minicnn.fast.parallel import parallel_build
 from minicnn.models import training
 from minicnn.models.guards import NonFiniteStepError
 from minicnn.ops.conv import conv2d
@@ -44,10 +45,10 @@ def _winograd_output(relu):
 RELU_ROUTES = [
     ("Tensor.relu", lambda: mc.Tensor(_with_nan((4,), 0)).relu().data),
     ("activations.relu", lambda: mc.activations.relu(mc.Tensor(_with_nan((2, 3), (1, 1)))).data),
-    ("bias_relu_ (parallel)", lambda: _kernel_bias_relu(K.bias_relu_)),
-    ("bias_relu_ (serial)", lambda: _kernel_bias_relu(K.bias_relu_.serial)),
-    ("relu_ (parallel)", lambda: _kernel_relu(K.relu_)),
-    ("relu_ (serial)", lambda: _kernel_relu(K.relu_.serial)),
+    ("bias_relu_ (parallel)", lambda: _kernel_bias_relu(parallel_build(K.bias_relu_))),
+    ("bias_relu_ (serial)", lambda: _kernel_bias_relu(K.bias_relu_)),
+    ("relu_ (parallel)", lambda: _kernel_relu(parallel_build(K.relu_))),
+    ("relu_ (serial)", lambda: _kernel_relu(K.relu_)),
     ("winograd output + relu", lambda: _winograd_output(True)),
     ("linear relu, bias", lambda: linear(mc.Tensor(_with_nan((2, 3), (0, 0))),
                                          mc.Tensor(np.ones((3, 2), np.float32)),
