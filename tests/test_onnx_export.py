@@ -123,9 +123,9 @@ CONV_GRID = [
     f"{v}" for v in (c["kernel_size"], c["strides"], c["padding"], c["size"], c["channels"])
 ) + ("-winograd" if c.get("winograd") else ""))
 def test_conv2d(onnx, ort, monkeypatch, case):
-    from minicnn.ops import conv as conv_ops
+    from minicnn.fast import routes
 
-    monkeypatch.setattr(conv_ops, "_winograd_mode", "1" if case.get("winograd") else "0")
+    monkeypatch.setattr(routes, "WINOGRAD", bool(case.get("winograd")))
     rng = np.random.default_rng(0)
     cin, cout = case["channels"]
     layer = mc.Conv2D(cout, case["kernel_size"], strides=case["strides"], padding=case["padding"])
@@ -335,6 +335,40 @@ def test_failed_export_leaves_the_previous_file(tmp_path):
         model.export(path)
     assert path.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
+
+
+# ------------------------------------------------------------------ preprocessing layers
+@pytest.mark.parametrize("layer, size", [
+    (lambda: mc.layers.Resizing(5, 7), (9, 12)),  # downscale, both axes
+    (lambda: mc.layers.Resizing(13, 6), (9, 4)),  # up one axis, down the other
+    (lambda: mc.layers.Resizing(6, 6, interpolation="nearest"), (9, 13)),
+    (lambda: mc.layers.Resizing(4, 4, crop_to_aspect_ratio=True), (9, 13)),
+    (lambda: mc.layers.CenterCrop(5, 6), (9, 9)),
+], ids=["resize-down", "resize-mixed", "resize-nearest", "resize-aspect-crop", "center-crop"])
+def test_resizing_and_cropping(onnx, ort, layer, size):
+    """Resize with TensorFlow's half-pixel sampling (the layers compute tf.image.resize's
+    numbers), crops as a Slice; the batch axis stays dynamic."""
+    rng = np.random.default_rng(5)
+    model = mc.Sequential([mc.Input((*size, 3)), layer(), mc.Conv2D(2, 1)])
+    _randomize(model, rng)
+    check(onnx, ort, model, (rng.random((7, *size, 3), dtype=np.float32) * 255))
+
+
+def test_random_crop_is_left_out(onnx, ort):
+    rng = np.random.default_rng(6)
+    model = mc.Sequential([mc.Input((8, 8, 3)), mc.layers.RandomCrop(4, 4),
+                           mc.Conv2D(2, 3)])
+    _randomize(model, rng)
+    proto = check(onnx, ort, model, rng.random((7, 8, 8, 3), dtype=np.float32))
+    assert "Slice" not in _ops(proto)
+
+
+def test_center_crop_larger_than_the_input_is_refused(onnx):
+    from minicnn.export.onnx import to_onnx
+
+    model = mc.Sequential([mc.Input((4, 4, 3)), mc.layers.CenterCrop(6, 6, name="grow")])
+    with pytest.raises(ExportError, match=r"CenterCrop 'grow'.*smaller than the crop"):
+        to_onnx(model)
 
 
 # ---------------------------------------------------------------------------------- errors

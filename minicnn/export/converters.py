@@ -34,7 +34,7 @@ from minicnn.layers import (
 
 #: Keras's augmentation and noise layers: identities at inference, left out of the graph.
 INFERENCE_IDENTITIES = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
-                        "RandomContrast", "RandomBrightness", "GaussianNoise", "GaussianDropout",
+                        "RandomContrast", "RandomBrightness", "RandomCrop", "GaussianNoise", "GaussianDropout",
                         "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D")
 
 

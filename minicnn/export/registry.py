@@ -10,7 +10,7 @@ raises ``ExportError`` naming the layer and its class.
 
 Converters live in ``converters.py`` (the core layers), ``blocks.py`` (normalisation,
 depthwise/separable convolutions, global pooling, padding, reshaping, ReLU variants) and
-``merges.py`` (Add, Concatenate...).
+``merges.py`` (Add, Concatenate...) and ``preprocessing.py`` (Resizing, CenterCrop).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def register(*keys: type | str) -> Callable[[Converter], Converter]:
 
 
 def _load_converters() -> None:
-    from minicnn.export import blocks, converters, merges  # noqa: F401  (they register)
+    from minicnn.export import blocks, converters, merges, preprocessing  # noqa: F401
 
 
 def find_converter(cls: type) -> Converter | None:

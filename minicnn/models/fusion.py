@@ -42,7 +42,8 @@ def run_layers(layers: Sequence[Layer], x: Tensor, training: bool = False) -> Te
 
 
 def fusable(conv: Layer, pool: Layer) -> bool:
-    """Whether ``pool(conv(x))`` could run fused on the fast path (``minicnn.fast.fused``).
+    """Whether ``pool(conv(x))`` could run fused on the fast path (``minicnn.fast.fused``);
+    always False on the plain path (``MINICNN_FAST=0``), which never imports ``minicnn.fast``.
 
     Example:
         >>> import minicnn as mc
@@ -50,6 +51,8 @@ def fusable(conv: Layer, pool: Layer) -> bool:
         >>> fusable(mc.layers.Conv2D(8, 3, activation="relu"), mc.layers.MaxPooling2D(2))
         True
     """
+    if not route.FAST:
+        return False
     from minicnn.fast.fused import fusable as fast_fusable
 
     return fast_fusable(conv, pool)
