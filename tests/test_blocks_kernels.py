@@ -22,6 +22,7 @@ def _close(a, b, tol=2e-6):
 def test_pointwise_row_chunks_match_the_numpy_twin(monkeypatch, activation, bias, grad_x):
     # 4 * 24 * 24 rows of 300 channels: 2.8 MB, over the two-chunk threshold with 1 MB chunks
     monkeypatch.setattr(depthwise, "POINTWISE_CHUNK_BYTES", 1 << 20)
+    monkeypatch.setattr(depthwise, "SPLIT_POINTWISE", True)
     rng = np.random.default_rng(0)
     x0 = rng.standard_normal((4, 24, 24, 300)).astype(np.float32)
     w0 = (rng.standard_normal((1, 1, 300, 70)) * 0.1).astype(np.float32)

@@ -12,6 +12,8 @@ Notation:
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from minicnn.kernels import depthwise as K
@@ -178,6 +180,11 @@ def depthwise_conv2d(x: Tensor, w: Tensor, b: Tensor | None = None, strides=(1, 
                                    dilation=tuple(dilation), who=who)
 
 
+#: Whether big float32 pointwise steps run as row chunks on the split threads (see
+#: ``PointwiseConvFn``); ``MINICNN_POINTWISE_SPLIT=0`` keeps the one whole-batch matmul, for an
+#: A/B run (``benchmarks/run.py --network xception --env MINICNN_POINTWISE_SPLIT=0``).
+SPLIT_POINTWISE = os.environ.get("MINICNN_POINTWISE_SPLIT", "1") not in ("0", "false", "False")
+
 #: Rows of the pointwise matmul's chunks, in bytes of input (a few hundred KB to a few MB per
 #: chunk: its rows, the products and the gradient rows stay in cache between the passes).
 POINTWISE_CHUNK_BYTES = 1 << 21
@@ -188,7 +195,7 @@ def _pointwise_chunks(work, rows: int, row_bytes: int):
     thread each), or None when the rows are too few or BLAS's threads cannot be controlled."""
     from minicnn.ops import split
 
-    if rows * row_bytes < 2 * POINTWISE_CHUNK_BYTES:
+    if not SPLIT_POINTWISE or rows * row_bytes < 2 * POINTWISE_CHUNK_BYTES:
         return None
     per = max(1, POINTWISE_CHUNK_BYTES // row_bytes)
     # split.run_chunks cuts "items" into chunks; an item here is a block of ``per`` rows
