@@ -87,9 +87,13 @@ def write_markdown(results: dict, path: Path | None = None) -> str:
     m = info["machine"]
     summary = summarise(results["runs"])
     cfg = info["config"]
-    full = (not cfg["quick"] and cfg["repeats"] >= 5 and set(cfg["sizes"]) >= {64, 128}
-            and "keras" in cfg["frameworks"])
+    sizes = {64, 128} if cfg.get("network", "catdog") == "catdog" else {128}
+    full = (not cfg["quick"] and cfg["repeats"] >= 5 and set(cfg["sizes"]) >= sizes
+            and "keras" in cfg["frameworks"] and not cfg.get("widths"))
     out = ["# minicnn benchmark results", ""]
+    if cfg.get("network", "catdog") != "catdog":
+        out += [f"Network: **{cfg['network']}** (benchmarks/xception.py"
+                f"{', widths ' + cfg['widths'] if cfg.get('widths') else ''}).", ""]
     if not full:
         out += ["> **Reduced configuration** (not the full run of issue #5): the numbers below",
                 "> only show that the machinery works; `python benchmarks/run.py` gives real ones.",

@@ -3,6 +3,7 @@
     python benchmarks/run.py                       # full run (see benchmarks/README.md)
     python benchmarks/run.py --sizes 64 --repeats 2 --frameworks minicnn,keras
     python benchmarks/run.py --quick --out /tmp/bench
+    python benchmarks/run.py --network xception --sizes 128 --frameworks minicnn,keras
 
 Every measurement runs in its own child process (clean peak RSS, fresh thread pools), with the
 frameworks alternated round by round. Writes RESULTS.md, results.png and results.json to --out.
@@ -28,6 +29,8 @@ from benchmarks.common import BLAS_ENV, machine_info, thread_env  # noqa: E402
 from benchmarks.worker import MARKER  # noqa: E402
 
 FRAMEWORKS = ("minicnn", "keras", "torch")
+NETWORKS = ("catdog", "xception")
+XCEPTION_FRAMEWORKS = ("minicnn", "keras")  # Keras runs minicnn's model through to_keras
 
 #: The startup target: a fresh interpreter imports minicnn, builds the network and takes one
 #: training step. Timed from outside, so interpreter start-up is included.
@@ -101,6 +104,8 @@ def measure_frameworks(args, frameworks: list[str], log) -> list[dict]:
             for fw in order:
                 cfg = {"framework": fw, "size": size, "batch": args.batch,
                        "threads": args.threads, **steps_for(size, args.quick, args.steps)}
+                if args.network != "catdog":
+                    cfg.update(network=args.network, widths=args.widths)
                 start = time.perf_counter()
                 res = run_child("benchmarks.worker", cfg, args.threads)
                 res["round"] = rnd
@@ -196,8 +201,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--layer-size", type=int, default=0, help="per-layer size (largest --sizes)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for every child (repeatable), recorded in RESULTS.md")
-    p.add_argument("--out", default=str(ROOT / "benchmarks"),
-                   help="folder for RESULTS.md, results.png, results.json")
+    p.add_argument("--network", default="catdog", choices=NETWORKS,
+                   help="catdog (the seed network, default) or xception (keras.io's mini-Xception"
+                        ", minicnn and Keras only; no startup or per-layer runs)")
+    p.add_argument("--widths", default="",
+                   help="mini-Xception widths: stem,block...,exit (default 128,256,512,728,1024)")
+    p.add_argument("--out", default=None,
+                   help="folder for RESULTS.md, results.png, results.json (benchmarks/, or "
+                        "benchmarks/xception/ for --network xception)")
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in str(args.sizes).split(",") if s]
     args.frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
@@ -208,6 +219,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if bad:
         p.error(f"--env takes KEY=VALUE. Received: {bad}")
     args.env = dict(e.split("=", 1) for e in args.env)
+    if args.widths:
+        from benchmarks.xception import parse_widths
+
+        try:
+            parse_widths(args.widths)
+        except ValueError as err:
+            p.error(str(err))
+    if args.out is None:  # the seed network's RESULTS.md is not overwritten by another one's
+        args.out = str(ROOT / "benchmarks" / ("" if args.network == "catdog" else args.network))
+    if args.network == "xception":
+        args.frameworks = [f for f in args.frameworks if f in XCEPTION_FRAMEWORKS]
+        args.no_startup = args.no_layers = True  # both measure the seed network
     if args.quick and "--repeats" not in " ".join(argv if argv is not None else sys.argv):
         args.repeats = 1
     return args
@@ -233,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         "blas_env": {k: os.environ.get(k) for k in BLAS_ENV},
         "threads_requested": args.threads,
         "extra_env": args.env,
-        "config": {"sizes": args.sizes, "repeats": args.repeats, "batch": args.batch,
+        "config": {"network": args.network, "widths": args.widths,
+                   "sizes": args.sizes, "repeats": args.repeats, "batch": args.batch,
                    "frameworks": frameworks, "quick": args.quick,
                    "steps": {s: steps_for(s, args.quick, args.steps) for s in args.sizes}},
         "command": " ".join([Path(sys.executable).name, "benchmarks/run.py"]

@@ -398,7 +398,11 @@ def _is_keras_functional(keras: Any, source: Any) -> bool:
 def _keras_node_args(node: dict[str, Any], who: str) -> Any:
     """A Keras config node ``{"args": [...], "kwargs": {...}}`` as minicnn's tensor references
     (``[layer name, node index, tensor index]``, in the same list structure)."""
-    extra = {k: v for k, v in node.get("kwargs", {}).items() if v is not None}
+    # Keras records the resolved ``training`` flag of layers that take one (Dropout's
+    # ``training=False``), but a functional model's own call passes its ``training`` on to every
+    # such layer over the recorded value, so fit and predict never see it: skipped here too.
+    extra = {k: v for k, v in node.get("kwargs", {}).items()
+             if v is not None and k != "training"}
     if extra:
         raise KerasCompatError(f"from_keras: {who} is called with arguments {extra}, which "
                                "minicnn does not support.")

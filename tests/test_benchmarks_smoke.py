@@ -72,3 +72,37 @@ def test_layer_table_in_process():
     table = report.layer_table([result])
     assert sum(ln.startswith("| Conv2D") for ln in table) == 5
     assert any(ln.startswith("| **total**") for ln in table) and "sgemm" in table[0]
+
+
+def test_xception_end_to_end_tiny_against_keras(tmp_path):
+    """--network xception: minicnn and Keras (via to_keras) train the same mini-Xception; the
+    seed network's startup and per-layer runs are skipped, torch too."""
+    cmd = [sys.executable, "benchmarks/run.py", "--network", "xception", "--quick", "--sizes",
+           "32", "--batch", "4", "--widths", "8,16,24,32", "--frameworks", "minicnn,keras,torch",
+           "--threads", "1", "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=Path(common.__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    runs = {r["framework"]: r for r in results["runs"]}
+    assert set(runs) == {"minicnn", "keras"} and "startup" not in results
+    assert {r["network"] for r in runs.values()} == {"xception"}
+    assert runs["minicnn"]["params"] == runs["keras"]["params"] > 0
+    for run in runs.values():
+        assert run["train_ips"] > 0 and run["infer_ips"] > 0
+    md = (tmp_path / "RESULTS.md").read_text()
+    assert "Network: **xception**" in md and "Reduced configuration" in md
+
+
+def test_xception_is_the_keras_io_shape():
+    from benchmarks import xception
+
+    model = xception.build(32, (4, 8, 12, 16))
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("SeparableConv2D") == 2 * 2 + 1 and kinds.count("Add") == 2
+    assert kinds.count("BatchNormalization") == 1 + 2 * 2 + 1
+    assert kinds[-3:] == ["GlobalAveragePooling2D", "Dropout", "Dense"]
+    assert model.get_layer("block1_residual").strides == (2, 2)
+    assert model.output_shape == (None, 1)
+    with pytest.raises(ValueError, match="widths"):
+        xception.parse_widths("8,16")

@@ -1,4 +1,5 @@
-"""minicnn: ``catdog_network`` trained with ``fit``, ``predict`` and ``predict_on_batch``."""
+"""minicnn: ``catdog_network`` (or, with ``network: "xception"``, benchmarks/xception.py's
+mini-Xception) trained with ``fit``, ``predict`` and ``predict_on_batch``."""
 
 from __future__ import annotations
 
@@ -23,9 +24,18 @@ def run(cfg: dict) -> dict:
     x = rng.random((n, S, S, 3), dtype=np.float32)
     y = rng.integers(0, 2, (n, 1)).astype(np.float32)
 
-    mc.set_seed(0)
-    model = catdog_network((S, S, 3))
-    model.compile(optimizer="adam", loss="binary_crossentropy")
+    if cfg.get("network", "catdog") == "xception":
+        from benchmarks.xception import WIDTHS, build, parse_widths
+
+        widths = parse_widths(cfg["widths"]) if cfg.get("widths") else WIDTHS
+        model = build(S, widths)
+        model.compile(optimizer="adam", loss=mc.losses.BinaryCrossentropy(from_logits=True))
+        padding = "same"
+    else:
+        mc.set_seed(0)
+        model = catdog_network((S, S, 3))
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        padding = model.layers[0].padding
 
     class EpochTimer(mc.callbacks.Callback):
         def __init__(self):
@@ -51,7 +61,8 @@ def run(cfg: dict) -> dict:
     latency_s = median_time(lambda: model.predict_on_batch(x1), cfg["latency_calls"], warmup=3)
     return {
         "version": mc.__version__,
-        "padding": model.layers[0].padding,
+        "network": cfg.get("network", "catdog"),
+        "padding": padding,
         "params": model.count_params(),
         "threads": {"numba": numba.get_num_threads(), "numba_layer": _threading_layer(),
                     "blas": blas_info()},

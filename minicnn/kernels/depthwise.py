@@ -3,9 +3,10 @@
 The NumPy twin is the tap loop in ``minicnn.ops.depthwise.DepthwiseConv2DFn`` (the float64
 route, used by the gradient checks); ``tests/test_modern_kernels.py`` checks that the two agree.
 These kernels read the unpadded input and skip the taps that fall into the padding, so no padded
-copy is made, and they run in parallel over images: every image writes only its own rows of the
-output and of the input gradient, and its own slice of the per-image kernel-gradient partials,
-so no two threads write the same memory.
+copy is made, and they run in parallel: forward over output rows (every row of every image is
+written by one thread; parallel even for a single image), backward over images (every image
+writes only its own rows of the input gradient and its own slice of the per-image
+kernel-gradient partials), so no two threads write the same memory.
 
 Notation: x (N, H, W, C), w (KH, KW, C, M), y (N, OH, OW, C*M) with channel c*M + m; strides SH
 SW, dilation DH DW, padding before PT PL; input row ``oh*SH + kh*DH - PT``.
@@ -33,23 +34,29 @@ def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y):
     N, H, W, C = x.shape
     KH, KW, _, M = w.shape
     OH, OW = y.shape[1], y.shape[2]
-    for n in prange(N):
-        for oh in range(OH):
-            for ow in range(OW):
-                out = y[n, oh, ow]
-                out[:] = 0
-                for kh in range(KH):
-                    ih = oh * SH + kh * DH - PT
-                    if ih < 0 or ih >= H:
+    w2 = w.reshape(KH, KW, C * M)  # channel c*M + m of tap (kh, kw): y's own channel order
+    for row in prange(N * OH):  # output rows, not images: one image (latency) runs parallel too
+        n, oh = row // OH, row % OH
+        for ow in range(OW):
+            out = y[n, oh, ow]
+            out[:] = 0
+            for kh in range(KH):
+                ih = oh * SH + kh * DH - PT
+                if ih < 0 or ih >= H:
+                    continue
+                for kw in range(KW):
+                    iw = ow * SW + kw * DW - PL
+                    if iw < 0 or iw >= W:
                         continue
-                    for kw in range(KW):
-                        iw = ow * SW + kw * DW - PL
-                        if iw < 0 or iw >= W:
-                            continue
-                        xrow, wk = x[n, ih, iw], w[kh, kw]
-                        for m in range(M):  # c innermost: unit stride, vectorised when M = 1
+                    xrow, wk = x[n, ih, iw], w2[kh, kw]
+                    if M == 1:  # the common case: every access unit-stride, vectorised
+                        for c in range(C):
+                            out[c] += xrow[c] * wk[c]
+                    else:
+                        wk4 = w[kh, kw]
+                        for m in range(M):
                             for c in range(C):
-                                out[c * M + m] += xrow[c] * wk[c, m]
+                                out[c * M + m] += xrow[c] * wk4[c, m]
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -75,6 +82,8 @@ def depthwise_backward(x, w, gy, SH, SW, DH, DW, PT, PL, want_gx, gx, gw_parts):
     N, H, W, C = x.shape
     KH, KW, _, M = w.shape
     OH, OW = gy.shape[1], gy.shape[2]
+    w2 = w.reshape(KH, KW, C * M)  # flat channel j = c*M + m, as gy's
+    gw2 = gw_parts.reshape(N, KH, KW, C * M)
     for n in prange(N):
         if want_gx:
             gx[n] = 0
@@ -90,12 +99,21 @@ def depthwise_backward(x, w, gy, SH, SW, DH, DW, PT, PL, want_gx, gx, gw_parts):
                         iw = ow * SW + kw * DW - PL
                         if iw < 0 or iw >= W:
                             continue
-                        xrow, wk, gwk = x[n, ih, iw], w[kh, kw], gw_parts[n, kh, kw]
-                        for m in range(M):  # c innermost: unit stride, vectorised when M = 1
+                        xrow, wk, gwk = x[n, ih, iw], w2[kh, kw], gw2[n, kh, kw]
+                        if M == 1:  # the common case: every access unit-stride, vectorised
                             for c in range(C):
-                                gwk[c, m] += xrow[c] * g[c * M + m]
-                        if want_gx:
-                            gxrow = gx[n, ih, iw]
+                                gwk[c] += xrow[c] * g[c]
+                            if want_gx:
+                                gxrow = gx[n, ih, iw]
+                                for c in range(C):
+                                    gxrow[c] += g[c] * wk[c]
+                        else:
+                            wk4, gwk4 = w[kh, kw], gw_parts[n, kh, kw]
                             for m in range(M):
                                 for c in range(C):
-                                    gxrow[c] += g[c * M + m] * wk[c, m]
+                                    gwk4[c, m] += xrow[c] * g[c * M + m]
+                            if want_gx:
+                                gxrow = gx[n, ih, iw]
+                                for m in range(M):
+                                    for c in range(C):
+                                        gxrow[c] += g[c * M + m] * wk4[c, m]

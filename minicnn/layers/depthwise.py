@@ -7,8 +7,7 @@ from typing import Any
 
 from minicnn import activations, initializers
 from minicnn.layers.base import Layer, normalize_padding, normalize_tuple
-from minicnn.ops.conv import conv2d
-from minicnn.ops.depthwise import depthwise_conv2d, window_geometry
+from minicnn.ops.depthwise import depthwise_conv2d, pointwise_conv, window_geometry
 
 
 def check_dilation_and_strides(strides, dilation_rate, who):
@@ -210,11 +209,11 @@ class SeparableConv2D(_DepthwiseBase):
 
     def call(self, x, training=False):
         depthwise = self._depthwise(x, None)  # (N, OH, OW, C*M)
-        if self.activation is activations.relu:  # fused into the pointwise conv's output pass
-            return conv2d(depthwise, self.pointwise_kernel, self.bias, (1, 1), "valid", "relu",
-                          who=self._who())
-        y = conv2d(depthwise, self.pointwise_kernel, self.bias, (1, 1), "valid", who=self._who())
-        return self.activation(y)
+        # The pointwise step is one matmul over pixel rows, split over threads for big batches
+        # (ops.depthwise.PointwiseConvFn); ReLU is fused into its output pass.
+        if self.activation is activations.relu:
+            return pointwise_conv(depthwise, self.pointwise_kernel, self.bias, "relu")
+        return self.activation(pointwise_conv(depthwise, self.pointwise_kernel, self.bias))
 
     def compute_output_shape(self, input_shape):
         self._check_input_shape(input_shape)

@@ -12,6 +12,8 @@ Notation:
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from minicnn.kernels import depthwise as K
@@ -176,3 +178,142 @@ def depthwise_conv2d(x: Tensor, w: Tensor, b: Tensor | None = None, strides=(1, 
     args = (x, w) if b is None else (x, w, b)
     return DepthwiseConv2DFn.apply(*args, strides=tuple(strides), padding=padding,
                                    dilation=tuple(dilation), who=who)
+
+
+#: Whether big float32 pointwise steps run as row chunks on the split threads (see
+#: ``PointwiseConvFn``); ``MINICNN_POINTWISE_SPLIT=0`` keeps the one whole-batch matmul, for an
+#: A/B run (``benchmarks/run.py --network xception --env MINICNN_POINTWISE_SPLIT=0``).
+SPLIT_POINTWISE = os.environ.get("MINICNN_POINTWISE_SPLIT", "1") not in ("0", "false", "False")
+
+#: Rows of the pointwise matmul's chunks, in bytes of input (a few hundred KB to a few MB per
+#: chunk: its rows, the products and the gradient rows stay in cache between the passes).
+POINTWISE_CHUNK_BYTES = 1 << 21
+
+
+def _pointwise_chunks(work, rows: int, row_bytes: int):
+    """``work(r0, r1)`` over row chunks on ``minicnn.ops.split``'s threads (BLAS held at one
+    thread each), or None when the rows are too few or BLAS's threads cannot be controlled."""
+    from minicnn.ops import split
+
+    if not SPLIT_POINTWISE or rows * row_bytes < 2 * POINTWISE_CHUNK_BYTES:
+        return None
+    per = max(1, POINTWISE_CHUNK_BYTES // row_bytes)
+    # split.run_chunks cuts "items" into chunks; an item here is a block of ``per`` rows
+    blocks = -(-rows // per)
+    return split.run_chunks(lambda b0, b1: work(b0 * per, min(b1 * per, rows)), blocks,
+                            per * row_bytes)
+
+
+class PointwiseConvFn(Function):
+    """A 1x1 convolution as one matmul over pixel rows: ``y = x2 @ w2 + b`` (then ReLU when
+    ``activation="relu"``), with x2 = x as (N*H*W, C) and w2 = w as (C, F). SeparableConv2D's
+    pointwise step. Use ``pointwise_conv``.
+
+    Gradients: ``gx2 = g @ w2.T``, ``gw2 = x2.T @ g``, ``gb = sum of g over rows``, where g is
+    gy masked by ``y > 0`` under ReLU.
+
+    Large float32 batches run as row chunks on ``minicnn.ops.split``'s threads, each with
+    single-threaded BLAS (a training step holds BLAS at one thread for its convolutions'
+    chunk threads, so one whole-batch matmul would run on one core): the chunk's matmul, bias
+    and ReLU in forward; its input gradient rows, its partial kernel gradient and bias sums in
+    backward (the partials added in float64). The NumPy lines below are their twin.
+
+    Shape: x (N, H, W, C), w (1, 1, C, F), b (F,) -> (N, H, W, F)
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.ops.depthwise import pointwise_conv
+        >>> x = mc.Tensor(np.ones((1, 2, 2, 3), np.float32))
+        >>> pointwise_conv(x, mc.Tensor(np.ones((1, 1, 3, 2), np.float32))).data[0, 0, 0]
+        array([3., 3.], dtype=float32)
+    """
+
+    def forward(self, x, w, b=None, activation="linear"):
+        N, H, W, C = x.shape
+        F = w.shape[-1]
+        self.relu = activation == "relu"
+        self.w_shape = w.shape
+        x2, w2 = np.ascontiguousarray(x).reshape(-1, C), w.reshape(C, F)
+        self.x2, self.w2 = x2, w2
+        self.fast = _fast(x, w) and (b is None or b.dtype == np.float32)
+        y2 = None
+        if self.fast:
+            y2 = np.empty((len(x2), F), np.float32)
+
+            def work(r0, r1):
+                out = y2[r0:r1]
+                np.matmul(x2[r0:r1], w2, out=out)
+                if b is not None:
+                    out += b
+                if self.relu:
+                    np.maximum(out, 0, out=out)
+
+            if _pointwise_chunks(work, len(x2), 4 * max(C, F)) is None:
+                y2 = None
+        if y2 is None:  # the plain route
+            y2 = x2 @ w2
+            if b is not None:
+                y2 += b
+            if self.relu:
+                y2 = np.maximum(y2, 0)
+        if self.relu:
+            self.y2 = y2
+        return y2.reshape(N, H, W, F)
+
+    def backward(self, gy):
+        C, F = self.w2.shape
+        gy2 = np.ascontiguousarray(gy).reshape(-1, F)
+        want_gx, want_gw = self.needs_input_grad[:2]
+        want_gb = self.needs_input_grad[2:] == (True,)
+        x2, w2 = self.x2, self.w2
+        y2 = self.y2 if self.relu else None
+        if self.fast:
+            gx2 = np.empty_like(x2) if want_gx else None
+
+            def work(r0, r1):
+                g = gy2[r0:r1]
+                if y2 is not None:
+                    g = np.where(y2[r0:r1] > 0, g, np.float32(0))
+                if want_gx:
+                    np.matmul(g, w2.T, out=gx2[r0:r1])
+                gw = x2[r0:r1].T @ g if want_gw else None
+                gb = g.sum(axis=0, dtype=np.float64) if want_gb else None
+                return gw, gb
+
+            parts = _pointwise_chunks(work, len(x2), 4 * max(C, F))
+            if parts is not None:
+                gw = (np.sum([p[0] for p in parts], axis=0, dtype=np.float64)
+                      .astype(np.float32).reshape(self.w_shape) if want_gw else None)
+                gb = (np.sum([p[1] for p in parts], axis=0).astype(np.float32)
+                      if want_gb else None)
+                gx = gx2.reshape(*gy.shape[:3], C) if want_gx else None
+                return (gx, gw, gb)[:len(self.needs_input_grad)]
+        g = gy2 if y2 is None else gy2 * (y2 > 0)
+        gx = (g @ w2.T).reshape(*gy.shape[:3], C) if want_gx else None
+        gw = (x2.T @ g).reshape(self.w_shape) if want_gw else None
+        gb = g.sum(axis=0) if want_gb else None
+        return (gx, gw, gb)[:len(self.needs_input_grad)]
+
+
+def pointwise_conv(x: Tensor, w: Tensor, b: Tensor | None = None,
+                   activation: str = "linear") -> Tensor:
+    """A 1x1, stride-1 convolution (``activation`` "linear" or "relu", applied after the bias).
+
+    Shape: x (N, H, W, C), w (1, 1, C, F), b (F,) -> (N, H, W, F)
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.ops.depthwise import pointwise_conv
+        >>> pointwise_conv(mc.Tensor(np.ones((2, 3, 3, 4))), mc.Tensor(np.ones((1, 1, 4, 5)))).shape
+        (2, 3, 3, 5)
+    """
+    if x.ndim != 4 or w.ndim != 4 or w.shape[:2] != (1, 1) or x.shape[3] != w.shape[2]:
+        raise ValueError(
+            "pointwise_conv: expected x (N, H, W, C) and a kernel (1, 1, C, F) with the same C. "
+            f"Received: x.shape={x.shape}, kernel shape={w.shape}"
+        )
+    if activation not in ("linear", "relu"):
+        raise ValueError(f"pointwise_conv: activation must be 'linear' or 'relu'. "
+                         f"Received: activation={activation!r}")
+    args = (x, w) if b is None else (x, w, b)
+    return PointwiseConvFn.apply(*args, activation=activation)

@@ -1,0 +1,91 @@
+"""The fast routes of the mini-Xception's blocks against their NumPy twins: SeparableConv2D's
+pointwise matmul split into row chunks on threads (``ops.depthwise.PointwiseConvFn``)."""
+
+import numpy as np
+import pytest
+
+import minicnn as mc
+from minicnn._blas import blas_threads
+from minicnn.ops import depthwise
+from minicnn.ops.depthwise import pointwise_conv
+
+
+def _close(a, b, tol=2e-6):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    assert a.shape == b.shape and a.dtype == b.dtype
+    assert np.abs(a - b).max(initial=0) <= tol * max(np.abs(b).max(initial=0), 1e-30)
+
+
+@pytest.mark.parametrize("activation, bias, grad_x", [("linear", True, True),
+                                                      ("relu", True, True),
+                                                      ("relu", False, False)])
+def test_pointwise_row_chunks_match_the_numpy_twin(monkeypatch, activation, bias, grad_x):
+    # 4 * 24 * 24 rows of 300 channels: 2.8 MB, over the two-chunk threshold with 1 MB chunks
+    monkeypatch.setattr(depthwise, "POINTWISE_CHUNK_BYTES", 1 << 20)
+    monkeypatch.setattr(depthwise, "SPLIT_POINTWISE", True)
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal((4, 24, 24, 300)).astype(np.float32)
+    w0 = (rng.standard_normal((1, 1, 300, 70)) * 0.1).astype(np.float32)
+    b0 = rng.standard_normal(70).astype(np.float32)
+    gy = rng.standard_normal((4, 24, 24, 70)).astype(np.float32)
+    chunked = []
+    real = depthwise._pointwise_chunks
+
+    def spy(work, rows, row_bytes):
+        out = real(work, rows, row_bytes)
+        chunked.append(out is not None and len(out) > 1)
+        return out
+
+    monkeypatch.setattr(depthwise, "_pointwise_chunks", spy)
+
+    def run(use_kernels):
+        monkeypatch.setattr(depthwise, "USE_KERNELS", use_kernels)
+        x = mc.Tensor(x0.copy(), requires_grad=grad_x)
+        w = mc.Tensor(w0.copy(), requires_grad=True)
+        b = mc.Tensor(b0.copy(), requires_grad=True) if bias else None
+        y = pointwise_conv(x, w, b, activation)
+        y.backward(gy)
+        return [y.data, w.grad] + ([b.grad] if bias else []) + ([x.grad] if grad_x else [])
+
+    fast, plain = run(True), run(False)
+    if blas_threads() is not None:  # the split threads need a BLAS whose threads it can hold
+        assert chunked[:2] == [True, True], chunked
+    if activation == "relu":
+        assert (fast[0] == 0).any() and (fast[0] > 0).any()
+    for a, b in zip(fast, plain):
+        _close(a, b)
+
+
+def test_pointwise_conv_refuses_other_kernels():
+    x = mc.Tensor(np.zeros((1, 4, 4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"kernel \(1, 1, C, F\).*Received"):
+        pointwise_conv(x, mc.Tensor(np.zeros((3, 3, 3, 2), np.float32)))
+    with pytest.raises(ValueError, match="activation"):
+        pointwise_conv(x, mc.Tensor(np.zeros((1, 1, 3, 2), np.float32)), activation="tanh")
+
+
+def test_separable_conv2d_uses_the_pointwise_matmul_and_matches_conv2d():
+    """The layer's output against the depthwise step followed by a 1x1 Conv2D."""
+    from minicnn.ops.conv import conv2d
+    from minicnn.ops.depthwise import depthwise_conv2d
+
+    mc.set_seed(1)
+    layer = mc.layers.SeparableConv2D(6, 3, padding="same", activation="relu")
+    x = np.random.default_rng(2).standard_normal((2, 7, 7, 4)).astype(np.float32)
+    y = layer(x)
+    assert type(y._ctx).__name__ == "PointwiseConvFn"
+    d = depthwise_conv2d(mc.Tensor(x), layer.depthwise_kernel, None, (1, 1), "same")
+    want = conv2d(d, layer.pointwise_kernel, layer.bias, (1, 1), "valid", "relu")
+    _close(y.data, want.data)
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu"])
+def test_pointwise_conv_gradients_float64(activation):
+    from tests.gradcheck import check_gradients
+
+    rng = np.random.default_rng(19)
+    x, w, b = rng.standard_normal((2, 3, 3, 4)), rng.standard_normal((1, 1, 4, 5)), \
+        rng.standard_normal(5)
+    y = x.reshape(-1, 4) @ w.reshape(4, 5) + b
+    assert np.abs(y).min() > 1e-3  # no pre-activation within the finite differences' reach
+    check_gradients(lambda x, w, b: pointwise_conv(x, w, b, activation), x, w, b)
