@@ -1,13 +1,15 @@
-"""The fast routes of the mini-Xception's blocks against their NumPy twins: SeparableConv2D's
-pointwise matmul split into row chunks on threads (``ops.depthwise.PointwiseConvFn``)."""
+"""The fast route of the mini-Xception's pointwise step against its plain twin: SeparableConv2D's
+1x1 matmul split into row chunks on the chunk threads (``minicnn.fast.pointwise``) against
+``minicnn.ops.depthwise.PointwiseConvFn``."""
 
 import numpy as np
 import pytest
 
 import minicnn as mc
-from minicnn._blas import blas_threads
-from minicnn.ops import depthwise
+from minicnn.fast import pointwise, routes
+from minicnn.fast.blas import blas_threads
 from minicnn.ops.depthwise import pointwise_conv
+from tests.paths import use_path
 
 
 def _close(a, b, tol=2e-6):
@@ -19,37 +21,41 @@ def _close(a, b, tol=2e-6):
 @pytest.mark.parametrize("activation, bias, grad_x", [("linear", True, True),
                                                       ("relu", True, True),
                                                       ("relu", False, False)])
-def test_pointwise_row_chunks_match_the_numpy_twin(monkeypatch, activation, bias, grad_x):
+def test_pointwise_row_chunks_match_the_plain_twin(monkeypatch, activation, bias, grad_x):
     # 4 * 24 * 24 rows of 300 channels: 2.8 MB, over the two-chunk threshold with 1 MB chunks
-    monkeypatch.setattr(depthwise, "POINTWISE_CHUNK_BYTES", 1 << 20)
-    monkeypatch.setattr(depthwise, "SPLIT_POINTWISE", True)
+    monkeypatch.setattr(pointwise, "POINTWISE_CHUNK_BYTES", 1 << 20)
+    monkeypatch.setattr(routes, "POINTWISE_MIN_BYTES", 2 << 20)
+    monkeypatch.setattr(routes, "POINTWISE_SPLIT", True)
     rng = np.random.default_rng(0)
     x0 = rng.standard_normal((4, 24, 24, 300)).astype(np.float32)
     w0 = (rng.standard_normal((1, 1, 300, 70)) * 0.1).astype(np.float32)
     b0 = rng.standard_normal(70).astype(np.float32)
     gy = rng.standard_normal((4, 24, 24, 70)).astype(np.float32)
-    chunked = []
-    real = depthwise._pointwise_chunks
+    chunk_counts = []
+    real = pointwise._row_chunks
 
     def spy(work, rows, row_bytes):
         out = real(work, rows, row_bytes)
-        chunked.append(out is not None and len(out) > 1)
+        chunk_counts.append(0 if out is None else len(out))
         return out
 
-    monkeypatch.setattr(depthwise, "_pointwise_chunks", spy)
+    monkeypatch.setattr(pointwise, "_row_chunks", spy)
 
-    def run(use_kernels):
-        monkeypatch.setattr(depthwise, "USE_KERNELS", use_kernels)
+    def run(path):
+        use_path(path, monkeypatch)
         x = mc.Tensor(x0.copy(), requires_grad=grad_x)
         w = mc.Tensor(w0.copy(), requires_grad=True)
         b = mc.Tensor(b0.copy(), requires_grad=True) if bias else None
         y = pointwise_conv(x, w, b, activation)
         y.backward(gy)
-        return [y.data, w.grad] + ([b.grad] if bias else []) + ([x.grad] if grad_x else [])
+        route = type(y._ctx).__name__
+        return route, [y.data, w.grad] + ([b.grad] if bias else []) + ([x.grad] if grad_x else [])
 
-    fast, plain = run(True), run(False)
-    if blas_threads() is not None:  # the split threads need a BLAS whose threads it can hold
-        assert chunked[:2] == [True, True], chunked
+    (fast_route, fast), (plain_route, plain) = run("defaults"), run("plain")
+    assert plain_route == "PointwiseConvFn"
+    if blas_threads() is not None:  # the chunk threads need a BLAS whose threads they can hold
+        assert fast_route == "ChunkedPointwiseConvFn"
+        assert chunk_counts[:2] and min(chunk_counts[:2]) > 1, chunk_counts
     if activation == "relu":
         assert (fast[0] == 0).any() and (fast[0] > 0).any()
     for a, b in zip(fast, plain):

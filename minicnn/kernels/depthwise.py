@@ -3,10 +3,11 @@
 The NumPy twin is the tap loop in ``minicnn.ops.depthwise.DepthwiseConv2DFn`` (the float64
 route, used by the gradient checks); ``tests/test_modern_kernels.py`` checks that the two agree.
 These kernels read the unpadded input and skip the taps that fall into the padding, so no padded
-copy is made, and they run in parallel: forward over output rows (every row of every image is
-written by one thread; parallel even for a single image), backward over images (every image
-writes only its own rows of the input gradient and its own slice of the per-image
-kernel-gradient partials), so no two threads write the same memory.
+copy is made. Like every kernel they compile serially (``minicnn.kernels.jit.kernel``); their
+``prange`` loops are where the fast path's parallel builds split the work: forward over output
+rows (every row of every image is written by one thread; parallel even for a single image),
+backward over images (every image writes only its own rows of the input gradient and its own
+slice of the per-image kernel-gradient partials), so no two threads write the same memory.
 
 Notation: x (N, H, W, C), w (KH, KW, C, M), y (N, OH, OW, C*M) with channel c*M + m; strides SH
 SW, dilation DH DW, padding before PT PL; input row ``oh*SH + kh*DH - PT``.
@@ -14,10 +15,12 @@ SW, dilation DH DW, padding before PT PL; input row ``oh*SH + kh*DH - PT``.
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import prange
+
+from minicnn.kernels.jit import kernel
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@kernel(size_arg=8)
 def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y):
     """``y[n, oh, ow, c*M + m] = sum over taps of x[n, ih, iw, c] * w[kh, kw, c, m]``.
 
@@ -59,7 +62,7 @@ def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y):
                                 out[c * M + m] += xrow[c] * wk4[c, m]
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@kernel(size_arg=0)
 def depthwise_backward(x, w, gy, SH, SW, DH, DW, PT, PL, want_gx, gx, gw_parts):
     """Input gradient (when ``want_gx``) and per-image kernel-gradient partials.
 

@@ -3,21 +3,24 @@
 The NumPy twins are ``minicnn.ops.normalization.moments`` and ``BatchNormFn``'s own arithmetic
 (the float64 route of the gradient checks); ``tests/test_modern_kernels.py`` checks that they
 agree. Every kernel sees the data as rows (R, C): one row per pixel, one column per channel.
-Reductions run in parallel over ``CHUNKS`` blocks of rows, each writing its own row of a float64
-partial-sum array that the caller adds up, so no two threads write the same memory;
-elementwise passes run in parallel over rows.
+They compile serially (``minicnn.kernels.jit.kernel``); their ``prange`` loops are where the
+fast path's parallel builds split the work. Reductions go over ``CHUNKS`` blocks of rows, each
+writing its own row of a float64 partial-sum array that the caller adds up, so no two threads
+write the same memory; elementwise passes go over rows.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from minicnn.kernels.jit import kernel
 
 #: Row blocks of the parallel reductions (a few per core; the partial sums are (CHUNKS, C)).
 CHUNKS = 8
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@kernel(size_arg=0)
 def channel_sums(x2, shift, partial, partial_sq):
     """Per row block, the column sums of ``x2`` and of ``(x2 - shift) ** 2`` (float64).
 
@@ -44,7 +47,7 @@ def channel_sums(x2, shift, partial, partial_sq):
                 partial_sq[p, c] += d * d
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@kernel(size_arg=0)
 def scale_shift(x2, scale, shift, y2):
     """``y2 = x2 * scale + shift`` per column.
 
@@ -64,7 +67,7 @@ def scale_shift(x2, scale, shift, y2):
             y2[r, c] = x2[r, c] * scale[c] + shift[c]
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@kernel(size_arg=0)
 def grad_sums(gy2, x2, mean, rstd, partial_gb, partial_gg):
     """Per row block, the column sums of ``gy2`` and of ``gy2 * xhat`` (float64), where
     ``xhat = (x2 - mean) * rstd``: the beta and gamma gradients.
@@ -92,7 +95,7 @@ def grad_sums(gy2, x2, mean, rstd, partial_gb, partial_gg):
                 partial_gg[p, c] += g * (x2[r, c] - mean[c]) * rstd[c]
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@kernel(size_arg=0)
 def input_grad(gy2, x2, mean, rstd, k, gb_mean, gg_mean, gx2):
     """``gx2 = k * (gy2 - gb_mean - xhat * gg_mean)`` per column, ``xhat = (x2 - mean) * rstd``:
     the batch-statistics input gradient with ``k = gamma * rstd`` and the two means of the

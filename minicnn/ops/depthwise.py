@@ -12,12 +12,12 @@ Notation:
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
 from minicnn.kernels import depthwise as K
 from minicnn.kernels.geometry import output_size_and_padding
+from minicnn.ops import route
 from minicnn.tensor import Function, Tensor
 
 #: float32 convolutions run the numba kernels of ``minicnn.kernels.depthwise`` (the tap loop
@@ -104,10 +104,11 @@ class DepthwiseConv2DFn(Function):
                                                  who)
         self.w, self.x_shape = w, x.shape
         self.geometry = (OH, OW, PT, PL, strides, dilation)
-        if _fast(x, w):  # numba: no padded copy, parallel over images
+        if _fast(x, w):  # numba: no padded copy (parallel builds on the fast path)
             self.x = x = np.ascontiguousarray(x)
             y = np.empty((N, OH, OW, C * M), dtype=np.float32)
-            K.depthwise_forward(x, np.ascontiguousarray(w), *strides, *dilation, PT, PL, y)
+            forward = route.kernel(K.depthwise_forward)
+            forward(x, np.ascontiguousarray(w), *strides, *dilation, PT, PL, y)
             if b is not None:
                 y += b
             return y
@@ -133,8 +134,9 @@ class DepthwiseConv2DFn(Function):
             gx = np.empty(self.x_shape, dtype=np.float32) if want_gx else np.empty((N, 0, 0, 0),
                                                                                    np.float32)
             parts = np.empty((N, KH, KW, C, M), dtype=np.float32)  # one per image: no races
-            K.depthwise_backward(self.x, np.ascontiguousarray(self.w), np.ascontiguousarray(gy),
-                                 *strides, *dilation, PT, PL, want_gx, gx, parts)
+            backward = route.kernel(K.depthwise_backward)
+            backward(self.x, np.ascontiguousarray(self.w), np.ascontiguousarray(gy),
+                     *strides, *dilation, PT, PL, want_gx, gx, parts)
             gw = parts.sum(axis=0, dtype=np.float64).astype(np.float32) if want_gw else None
             return (gx if want_gx else None, gw, gb)[:len(self.needs_input_grad)]
         gy5 = gy.reshape(N, OH, OW, C, M)
@@ -180,30 +182,6 @@ def depthwise_conv2d(x: Tensor, w: Tensor, b: Tensor | None = None, strides=(1, 
                                    dilation=tuple(dilation), who=who)
 
 
-#: Whether big float32 pointwise steps run as row chunks on the split threads (see
-#: ``PointwiseConvFn``); ``MINICNN_POINTWISE_SPLIT=0`` keeps the one whole-batch matmul, for an
-#: A/B run (``benchmarks/run.py --network xception --env MINICNN_POINTWISE_SPLIT=0``).
-SPLIT_POINTWISE = os.environ.get("MINICNN_POINTWISE_SPLIT", "1") not in ("0", "false", "False")
-
-#: Rows of the pointwise matmul's chunks, in bytes of input (a few hundred KB to a few MB per
-#: chunk: its rows, the products and the gradient rows stay in cache between the passes).
-POINTWISE_CHUNK_BYTES = 1 << 21
-
-
-def _pointwise_chunks(work, rows: int, row_bytes: int):
-    """``work(r0, r1)`` over row chunks on ``minicnn.ops.split``'s threads (BLAS held at one
-    thread each), or None when the rows are too few or BLAS's threads cannot be controlled."""
-    from minicnn.ops import split
-
-    if not SPLIT_POINTWISE or rows * row_bytes < 2 * POINTWISE_CHUNK_BYTES:
-        return None
-    per = max(1, POINTWISE_CHUNK_BYTES // row_bytes)
-    # split.run_chunks cuts "items" into chunks; an item here is a block of ``per`` rows
-    blocks = -(-rows // per)
-    return split.run_chunks(lambda b0, b1: work(b0 * per, min(b1 * per, rows)), blocks,
-                            per * row_bytes)
-
-
 class PointwiseConvFn(Function):
     """A 1x1 convolution as one matmul over pixel rows: ``y = x2 @ w2 + b`` (then ReLU when
     ``activation="relu"``), with x2 = x as (N*H*W, C) and w2 = w as (C, F). SeparableConv2D's
@@ -212,11 +190,8 @@ class PointwiseConvFn(Function):
     Gradients: ``gx2 = g @ w2.T``, ``gw2 = x2.T @ g``, ``gb = sum of g over rows``, where g is
     gy masked by ``y > 0`` under ReLU.
 
-    Large float32 batches run as row chunks on ``minicnn.ops.split``'s threads, each with
-    single-threaded BLAS (a training step holds BLAS at one thread for its convolutions'
-    chunk threads, so one whole-batch matmul would run on one core): the chunk's matmul, bias
-    and ReLU in forward; its input gradient rows, its partial kernel gradient and bias sums in
-    backward (the partials added in float64). The NumPy lines below are their twin.
+    On the fast path large float32 batches run as row chunks on the chunk threads
+    (``minicnn.fast.pointwise``, route ``pointwise_conv`` / ``chunks``).
 
     Shape: x (N, H, W, C), w (1, 1, C, F), b (F,) -> (N, H, W, F)
 
@@ -233,30 +208,13 @@ class PointwiseConvFn(Function):
         F = w.shape[-1]
         self.relu = activation == "relu"
         self.w_shape = w.shape
-        x2, w2 = np.ascontiguousarray(x).reshape(-1, C), w.reshape(C, F)
+        x2, w2 = np.ascontiguousarray(x).reshape(-1, C), w.reshape(C, F)  # (N*H*W, C), (C, F)
         self.x2, self.w2 = x2, w2
-        self.fast = _fast(x, w) and (b is None or b.dtype == np.float32)
-        y2 = None
-        if self.fast:
-            y2 = np.empty((len(x2), F), np.float32)
-
-            def work(r0, r1):
-                out = y2[r0:r1]
-                np.matmul(x2[r0:r1], w2, out=out)
-                if b is not None:
-                    out += b
-                if self.relu:
-                    np.maximum(out, 0, out=out)
-
-            if _pointwise_chunks(work, len(x2), 4 * max(C, F)) is None:
-                y2 = None
-        if y2 is None:  # the plain route
-            y2 = x2 @ w2
-            if b is not None:
-                y2 += b
-            if self.relu:
-                y2 = np.maximum(y2, 0)
+        y2 = x2 @ w2
+        if b is not None:
+            y2 += b
         if self.relu:
+            y2 = np.maximum(y2, 0)
             self.y2 = y2
         return y2.reshape(N, H, W, F)
 
@@ -265,32 +223,9 @@ class PointwiseConvFn(Function):
         gy2 = np.ascontiguousarray(gy).reshape(-1, F)
         want_gx, want_gw = self.needs_input_grad[:2]
         want_gb = self.needs_input_grad[2:] == (True,)
-        x2, w2 = self.x2, self.w2
-        y2 = self.y2 if self.relu else None
-        if self.fast:
-            gx2 = np.empty_like(x2) if want_gx else None
-
-            def work(r0, r1):
-                g = gy2[r0:r1]
-                if y2 is not None:
-                    g = np.where(y2[r0:r1] > 0, g, np.float32(0))
-                if want_gx:
-                    np.matmul(g, w2.T, out=gx2[r0:r1])
-                gw = x2[r0:r1].T @ g if want_gw else None
-                gb = g.sum(axis=0, dtype=np.float64) if want_gb else None
-                return gw, gb
-
-            parts = _pointwise_chunks(work, len(x2), 4 * max(C, F))
-            if parts is not None:
-                gw = (np.sum([p[0] for p in parts], axis=0, dtype=np.float64)
-                      .astype(np.float32).reshape(self.w_shape) if want_gw else None)
-                gb = (np.sum([p[1] for p in parts], axis=0).astype(np.float32)
-                      if want_gb else None)
-                gx = gx2.reshape(*gy.shape[:3], C) if want_gx else None
-                return (gx, gw, gb)[:len(self.needs_input_grad)]
-        g = gy2 if y2 is None else gy2 * (y2 > 0)
-        gx = (g @ w2.T).reshape(*gy.shape[:3], C) if want_gx else None
-        gw = (x2.T @ g).reshape(self.w_shape) if want_gw else None
+        g = gy2 * (self.y2 > 0) if self.relu else gy2
+        gx = (g @ self.w2.T).reshape(*gy.shape[:3], C) if want_gx else None
+        gw = (self.x2.T @ g).reshape(self.w_shape) if want_gw else None
         gb = g.sum(axis=0) if want_gb else None
         return (gx, gw, gb)[:len(self.needs_input_grad)]
 
@@ -316,4 +251,6 @@ def pointwise_conv(x: Tensor, w: Tensor, b: Tensor | None = None,
         raise ValueError(f"pointwise_conv: activation must be 'linear' or 'relu'. "
                          f"Received: activation={activation!r}")
     args = (x, w) if b is None else (x, w, b)
-    return PointwiseConvFn.apply(*args, activation=activation)
+    fn = route.pick("pointwise_conv", PointwiseConvFn, x=x, w=w, b=b, strides=(1, 1),
+                    padding="valid")
+    return fn.apply(*args, activation=activation)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn.kernels import normalization as K
+from minicnn.ops import route
 from minicnn.tensor import Function, Tensor
 
 #: float32 inputs normalised over their last axis run the numba kernels of
@@ -53,7 +54,7 @@ def moments(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
         x2 = x.reshape(-1, x.shape[-1])
         shift = x2[0].astype(np.float64)
         sums, squares = K.partial_sums_buffer(x2.shape[1]), K.partial_sums_buffer(x2.shape[1])
-        K.channel_sums(x2, shift, sums, squares)
+        route.kernel(K.channel_sums)(x2, shift, sums, squares)
         mean = sums.sum(axis=0) / len(x2)
         var = squares.sum(axis=0) / len(x2) - np.square(mean - shift)
         return mean.astype(x.dtype), np.maximum(var, 0.0).astype(x.dtype)
@@ -98,10 +99,10 @@ class BatchNormFn(Function):
         self.x, self.mean, self.rstd, self.gamma = x, mean, rstd, gamma.reshape(shape)
         self.axes, self.batch_stats = axes, batch_stats
         self.fast = _fast(x, axis) and dtype == np.float32
-        if self.fast:  # numba: one parallel pass, no temporaries
+        if self.fast:  # numba: one pass, no temporaries
             y = np.empty_like(x)
-            K.scale_shift(x.reshape(-1, x.shape[-1]), inv.ravel(), shift.ravel(),
-                          y.reshape(-1, x.shape[-1]))
+            route.kernel(K.scale_shift)(x.reshape(-1, x.shape[-1]), inv.ravel(), shift.ravel(),
+                                        y.reshape(-1, x.shape[-1]))
             return y
         y = x * inv + shift
         return y.astype(dtype, copy=False)
@@ -127,7 +128,7 @@ class BatchNormFn(Function):
         x2, gy2 = self.x.reshape(-1, C), gy.reshape(-1, C)
         mean, rstd = self.mean.ravel(), self.rstd.ravel()
         sums_gb, sums_gg = K.partial_sums_buffer(C), K.partial_sums_buffer(C)
-        K.grad_sums(gy2, x2, mean, rstd, sums_gb, sums_gg)
+        route.kernel(K.grad_sums)(gy2, x2, mean, rstd, sums_gb, sums_gg)
         gbeta, ggamma = sums_gb.sum(axis=0), sums_gg.sum(axis=0)
         gx = None
         if self.needs_input_grad[0]:
@@ -137,8 +138,8 @@ class BatchNormFn(Function):
             else:
                 gb_mean = gg_mean = np.zeros(C)
             gx = np.empty_like(gy)
-            K.input_grad(gy2, x2, mean, rstd, k, gb_mean.astype(np.float32),
-                         gg_mean.astype(np.float32), gx.reshape(-1, C))
+            route.kernel(K.input_grad)(gy2, x2, mean, rstd, k, gb_mean.astype(np.float32),
+                                       gg_mean.astype(np.float32), gx.reshape(-1, C))
         return gx, ggamma.astype(np.float32), gbeta.astype(np.float32)
 
 

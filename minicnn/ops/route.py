@@ -64,6 +64,25 @@ def fast(name: str) -> Callable | None:
     return getattr(fused, name)
 
 
+def kernel(kern: Callable) -> Callable:
+    """``kern`` (a ``minicnn.kernels`` kernel, compiled serially) on the plain path; on the fast
+    path a callable that takes its parallel build for large calls
+    (``minicnn.fast.parallel.auto``).
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import relu_
+        >>> from minicnn.ops import route
+        >>> y = np.array([[-1.0, 2.0]]); route.kernel(relu_)(y); y
+        array([[0., 2.]])
+    """
+    if not FAST:
+        return kern
+    from minicnn.fast import parallel
+
+    return parallel.auto(kern)
+
+
 def batch_step(n_images: int) -> contextlib.AbstractContextManager:
     """The context for one training or inference step over ``n_images`` images.
 
