@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -57,6 +58,27 @@ def clear_session() -> None:
         'dense'
     """
     _name_counts.clear()
+
+
+@functools.cache
+def call_training_default(cls: type) -> tuple[bool, Any]:
+    """Whether ``cls.call`` takes ``training``, and its default there (None if it has none).
+
+    Keras 3's rule for ``training`` left unspecified (None): a layer runs with its ``call``'s
+    default, so ordinary layers (``training=False``) infer while the Random* preprocessing
+    layers (``training=True``) augment when called on their own; models default to None and
+    hand it down, and ``fit``/``evaluate``/``predict`` always pass it explicitly.
+
+    Example:
+        >>> import minicnn as mc
+        >>> from minicnn.layers.base import call_training_default
+        >>> call_training_default(mc.layers.Dense), call_training_default(mc.layers.RandomFlip)
+        ((True, False), (True, True))
+    """
+    param = inspect.signature(cls.call).parameters.get("training")
+    if param is None:
+        return False, None
+    return True, None if param.default is inspect.Parameter.empty else param.default
 
 
 def normalize_tuple(value: Any, n: int, arg: str, layer: str) -> tuple[int, ...]:
@@ -207,13 +229,18 @@ class Layer:
             self.output_shape = self.compute_output_shape(self.input_shape)
 
     # ---------------------------------------------------------------- calling
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
+    def __call__(self, x: Any, training: bool | None = None) -> Tensor:
+        """Run the layer on ``x`` (built on first call). ``training`` left as None means "not
+        specified": the layer's ``call`` default decides (see ``call_training_default``)."""
         if is_symbolic(x):  # defining a model: record the call (see minicnn.layers.node)
             return call_symbolic(self, x)
         if not isinstance(x, Tensor):
             x = Tensor(x)
         self.ensure_built((None,) + x.shape[1:])
-        return self.call(x, training=training)
+        takes_training, default = call_training_default(type(self))
+        if not takes_training:  # a custom layer may write `def call(self, x)`, as in Keras
+            return self.call(x)
+        return self.call(x, training=default if training is None else training)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         raise NotImplementedError

@@ -192,14 +192,19 @@ class Model(Layer):
             )
 
     # ----------------------------------------------------------------- calling
-    def __call__(self, x: Any, training: bool = False) -> Any:
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
         """Run the model on data (arrays are cast to float32), or on symbolic tensors inside
-        another model; returns outputs in the structure ``outputs`` had."""
+        another model; returns outputs in the structure ``outputs`` had.
+
+        ``training`` None (not specified) is handed down as None, as Keras 3 does: each layer
+        then runs with its own ``call`` default -- inference for ordinary layers, augmentation
+        for the Random* preprocessing layers; ``fit`` passes True, ``evaluate``/``predict``
+        False."""
         if is_symbolic(x):
             return call_symbolic(self, x)
         return self.call(x, training=training)
 
-    def call(self, x: Any, training: bool = False) -> Any:
+    def call(self, x: Any, training: bool | None = None) -> Any:
         values = self._flat_inputs(x)
         for t, v in zip(self.inputs, values):
             self._check_shape(t, v.shape)

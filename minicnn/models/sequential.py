@@ -130,7 +130,7 @@ class Sequential(Model):
             self._check_shape(self.input_layer, tuple(input_shape))
 
     # ----------------------------------------------------------------- calling
-    def __call__(self, x: Any, training: bool = False) -> Any:
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
         """Run the layers on ``x`` (arrays are cast to float32) and return a Tensor; on a
         symbolic tensor (inside another model), record the call instead."""
         if not self.layers:
@@ -139,7 +139,7 @@ class Sequential(Model):
             return call_symbolic(self, x)
         return self.call(x, training=training)
 
-    def call(self, x: Any, training: bool = False) -> Tensor:
+    def call(self, x: Any, training: bool | None = None) -> Tensor:
         if not isinstance(x, Tensor):
             x = Tensor(as_input_array(x))
         if not self.built:
