@@ -75,5 +75,10 @@ def test_keras_style_image_script(tmp_path, capsys):
     img_array = keras.utils.img_to_array(img)[None]  # Keras scripts: keras.ops.expand_dims
     score = float(1 / (1 + np.exp(-restored.predict(img_array, verbose=0)[0, 0])))
     assert 0.0 <= score <= 1.0
+    # a `.keras` file read by minicnn comes back uncompiled (compile settings do not travel
+    # through keras_compat yet, see minicnn.models.keras_files), so compile before evaluate
+    restored.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                     metrics=[keras.metrics.BinaryAccuracy(name="acc", threshold=0.0),
+                              keras.metrics.AUC(name="auc", from_logits=True)])
     results = restored.evaluate(val_ds, verbose=0, return_dict=True)
     assert sorted(results) == ["acc", "auc", "loss"]
