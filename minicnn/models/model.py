@@ -549,8 +549,8 @@ class Model(Layer):
 
     def _batch_logs(self, return_dict: bool) -> Any:
         logs = {m.name: float(m.result()) for m in self.metrics}
-        if return_dict:
-            return logs
+        if return_dict:  # sorted by name, as Keras 3's; the list keeps compile order
+            return dict(sorted(logs.items()))
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
