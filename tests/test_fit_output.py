@@ -87,7 +87,8 @@ def test_tty_bar_is_drawn_in_place():
     frames = [f.replace("\b", "") for f in epochs[0].split("\r")]
     assert frames[0] == "1/2\n"
     assert frames[1] == "1/3 " + "━" * 20 + " 0s 250ms/step - accuracy: 1.0000 - loss: 0.6179"
-    assert frames[2].startswith("2/3 " + "━" * 20 + " 0s 250ms/step - accuracy: 1.0000 - loss: 0.6240")
+    assert frames[2].startswith("2/3 " + "━" * 20 +
+                                " 0s 250ms/step - accuracy: 1.0000 - loss: 0.6240")
     assert frames[-1] == "3/3 " + "━" * 20 + " 1s 375ms/step - accuracy: 1.0000 - loss: 0.5972\n"
     # each redraw first backs over the previous frame
     assert "\b" * len(frames[1]) + "\r" in text
