@@ -113,6 +113,16 @@ def test_training_left_unspecified_follows_keras_3():
 
     assert float(Double()(np.ones((1, 2), np.float32)).numpy().sum()) == 4.0
 
+    class Wrapper(layers.Layer):  # its sublayer, called without training, inherits the flag
+        def __init__(self):
+            super().__init__()
+            self.shift = layers.RandomTranslation(0.25, 0.25)
+
+        def call(self, v, training=False):
+            return self.shift(v)
+
+    assert not _augments(Wrapper(), x) and _augments(lambda v: Wrapper()(v, training=True), x)
+
 
 def test_keras_ops_subset_on_arrays_and_tensors():
     img = np.zeros((4, 4, 3), np.float32)

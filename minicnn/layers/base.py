@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -60,14 +61,49 @@ def clear_session() -> None:
     _name_counts.clear()
 
 
+class _TrainingContext(threading.local):
+    """The `training` flag of the layer call in progress on this thread (None: unspecified)."""
+
+    value: bool | None = None
+
+
+_training_context = _TrainingContext()
+
+
+def resolve_training(training: bool | None, default: bool | None = None) -> bool | None:
+    """Keras 3's order for a call's ``training``: the value passed, else the one of the layer
+    call this one runs inside (a custom layer's ``call`` calling its sublayers without
+    ``training`` hands its own flag down), else ``default`` (the layer's ``call`` default).
+
+    Example:
+        >>> from minicnn.layers.base import resolve_training
+        >>> resolve_training(None, default=True), resolve_training(False, default=True)
+        (True, False)
+    """
+    if training is None:
+        training = _training_context.value
+    return default if training is None else training
+
+
+def call_in_context(flag: bool | None, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with ``flag`` as the ``training`` nested calls inherit."""
+    previous = _training_context.value
+    _training_context.value = flag
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _training_context.value = previous
+
+
 @functools.cache
 def call_training_default(cls: type) -> tuple[bool, Any]:
     """Whether ``cls.call`` takes ``training``, and its default there (None if it has none).
 
-    Keras 3's rule for ``training`` left unspecified (None): a layer runs with its ``call``'s
-    default, so ordinary layers (``training=False``) infer while the Random* preprocessing
-    layers (``training=True``) augment when called on their own; models default to None and
-    hand it down, and ``fit``/``evaluate``/``predict`` always pass it explicitly.
+    Keras 3's rule for ``training`` left unspecified (None, and not inherited from an
+    enclosing call, see ``resolve_training``): a layer runs with its ``call``'s default, so
+    ordinary layers (``training=False``) infer while the Random* preprocessing layers
+    (``training=True``) augment when called on their own; models default to None and hand it
+    down, and ``fit``/``evaluate``/``predict`` always pass it explicitly.
 
     Example:
         >>> import minicnn as mc
@@ -238,9 +274,10 @@ class Layer:
             x = Tensor(x)
         self.ensure_built((None,) + x.shape[1:])
         takes_training, default = call_training_default(type(self))
+        training = resolve_training(training, default)
         if not takes_training:  # a custom layer may write `def call(self, x)`, as in Keras
-            return self.call(x)
-        return self.call(x, training=default if training is None else training)
+            return call_in_context(training, self.call, x)
+        return call_in_context(training, self.call, x, training=training)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         raise NotImplementedError

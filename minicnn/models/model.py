@@ -20,7 +20,7 @@ from minicnn import losses as losses_module
 from minicnn import metrics as metrics_module
 from minicnn import optimizers as optimizers_module
 from minicnn.callbacks import History
-from minicnn.layers.base import Layer, unique_name
+from minicnn.layers.base import Layer, call_in_context, resolve_training, unique_name
 from minicnn.layers.core import InputLayer
 from minicnn.layers.node import SymbolicTensor, call_symbolic, flatten, is_symbolic, pack_like
 from minicnn.models import saving, summary, training
@@ -202,7 +202,8 @@ class Model(Layer):
         False."""
         if is_symbolic(x):
             return call_symbolic(self, x)
-        return self.call(x, training=training)
+        training = resolve_training(training)
+        return call_in_context(training, self.call, x, training=training)
 
     def call(self, x: Any, training: bool | None = None) -> Any:
         values = self._flat_inputs(x)

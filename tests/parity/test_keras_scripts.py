@@ -168,6 +168,20 @@ def _cases(keras):
     model = keras.Model(inputs, layers.Activation("linear")(augmenter()(inputs)))
     seq = keras.Sequential([keras.Input((8, 8, 3)), augmenter(), layers.Activation("linear")])
     dropout = keras.Sequential([keras.Input((8, 8, 3)), layers.Dropout(0.5)])
+
+    class Wrapper(layers.Layer):  # calls its sublayer without `training`: it inherits
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.shift = layers.RandomTranslation(0.25, 0.25)
+
+    class InferByDefault(Wrapper):
+        def call(self, v, training=False):
+            return self.shift(v)
+
+    class NoTrainingArg(Wrapper):
+        def call(self, v):
+            return self.shift(v)
+
     return {
         "layer called alone": _changed(layers.RandomTranslation(0.25, 0.25)(x), x),
         "Sequential called alone": _changed(aug(x), x),
@@ -181,6 +195,11 @@ def _cases(keras):
         "nested Sequential predict_on_batch": _changed(seq.predict_on_batch(x), x),
         "Dropout model called alone": _changed(dropout(x), x),
         "Dropout model training=True": _changed(dropout(x, training=True), x),
+        "custom call(training=False) alone": _changed(InferByDefault()(x), x),
+        "custom call(training=False) training=True": _changed(
+            InferByDefault()(x, training=True), x),
+        "custom call() alone": _changed(NoTrainingArg()(x), x),
+        "custom call() training=False": _changed(NoTrainingArg()(x, training=False), x),
     }
 
 
