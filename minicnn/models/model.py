@@ -196,8 +196,8 @@ class Model(Layer):
         """Run the model on data (arrays are cast to float32), or on symbolic tensors inside
         another model; returns outputs in the structure ``outputs`` had.
 
-        ``training`` None (not specified) is handed down as None, as Keras 3 does: each layer
-        then runs with its own ``call`` default -- inference for ordinary layers, augmentation
+        ``training`` None (not specified, nor set by an enclosing layer call) is handed down
+        as None, as Keras 3 does: each layer then runs with its own ``call`` default -- inference for ordinary layers, augmentation
         for the Random* preprocessing layers; ``fit`` passes True, ``evaluate``/``predict``
         False."""
         if is_symbolic(x):
