@@ -7,7 +7,10 @@ no array is transposed or reordered.
 Supported layers: Input/InputLayer, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout,
 Dense, Activation and Rescaling (scalar scale and offset), BatchNormalization, DepthwiseConv2D,
 SeparableConv2D, GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D, ReLU, LeakyReLU and
-Reshape (Conv2D with dilation_rate and groups too), with activations given as strings
+Reshape (Conv2D with dilation_rate and groups too), the image preprocessing layers RandomFlip,
+RandomRotation, RandomZoom, RandomTranslation, RandomContrast, RandomBrightness, RandomCrop,
+Resizing and CenterCrop (their seeds carried; see ``_contrast_to_keras`` for RandomContrast's
+factor), with activations given as strings
 ("relu", "sigmoid", "tanh", "softmax", "linear"). Everything else, and every option minicnn
 cannot honour (``channels_first``, regularisers, constraints, ``noise_shape``, batch renorm,
 a non-float32 dtype policy, LoRA, quantisation, an initialiser with non-default arguments),
@@ -71,6 +74,17 @@ from minicnn.layers.merge import (
     Multiply,
     Subtract,
 )
+from minicnn.layers.preprocessing import (
+    CenterCrop,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Resizing,
+)
 
 __all__ = [
     "KerasCompatError",
@@ -106,6 +120,12 @@ SUPPORTED_LAYERS: dict[str, type[Layer]] = {
 SUPPORTED_LAYERS.update({"Add": Add, "Subtract": Subtract, "Multiply": Multiply,
                          "Average": Average, "Maximum": Maximum, "Minimum": Minimum,
                          "Concatenate": Concatenate})
+
+# The image preprocessing layers (minicnn.layers.preprocessing): no weights, configs carried.
+SUPPORTED_LAYERS.update({"RandomFlip": RandomFlip, "RandomRotation": RandomRotation,
+                         "RandomZoom": RandomZoom, "RandomTranslation": RandomTranslation,
+                         "RandomContrast": RandomContrast, "RandomBrightness": RandomBrightness,
+                         "RandomCrop": RandomCrop, "Resizing": Resizing, "CenterCrop": CenterCrop})
 
 # Keras initialiser class -> minicnn registry name. Carried only with Keras's default arguments.
 _INITIALIZERS = {
@@ -147,6 +167,9 @@ _REQUIRED: dict[str, Any] = {
     "synchronized": False,
     "renorm": False,
     "renorm_clipping": None,
+    "pad_to_aspect_ratio": False,  # Resizing: minicnn resizes (or crops) only
+    "antialias": False,
+    "fill_mode": "constant",  # Resizing's (only with pad_to_aspect_ratio); carried by Random*
 }
 
 # Per class, the Keras config keys minicnn carries over as constructor arguments.
@@ -178,6 +201,18 @@ _CARRIED: dict[str, tuple[str, ...]] = {
 _CARRIED.update({name: () for name in ("Add", "Subtract", "Multiply", "Average", "Maximum",
                                        "Minimum")})
 _CARRIED["Concatenate"] = ("axis",)
+_WARP = ("fill_mode", "interpolation", "seed", "fill_value")
+_CARRIED.update({
+    "RandomFlip": ("mode", "seed"),
+    "RandomRotation": ("factor", *_WARP),
+    "RandomZoom": ("height_factor", "width_factor", *_WARP),
+    "RandomTranslation": ("height_factor", "width_factor", *_WARP),
+    "RandomContrast": ("factor", "value_range", "seed"),
+    "RandomBrightness": ("factor", "value_range", "seed"),
+    "RandomCrop": ("height", "width", "seed"),
+    "Resizing": ("height", "width", "interpolation", "crop_to_aspect_ratio", "fill_value"),
+    "CenterCrop": ("height", "width"),
+})
 
 
 class KerasCompatError(ValueError):
@@ -254,6 +289,25 @@ def _activation_from_keras(value: Any, who: str) -> str:
 def _keras_class_name(klayer: Any) -> str:
     name = type(klayer).__name__
     return {"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D"}.get(name, name)
+
+
+def _contrast_to_keras(factor: Any, who: str) -> tuple[float, float]:
+    """RandomContrast's factor for Keras, meaning the same range.
+
+    minicnn reads ``f`` as ``[1 - f, 1 + f]``; Keras 3 (3.15) turns a scalar ``f`` into the pair
+    ``(0, f)``, i.e. ``[1, 1 + f]``, and sorts a pair. So a scalar goes over as ``(f, f)``, a
+    pair as it is (which must be ordered, or Keras would swap it). From Keras the stored pair
+    is carried unchanged and means the same in both.
+    """
+    if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        return abs(float(factor)), abs(float(factor))
+    lo, hi = (float(v) for v in factor)
+    if lo > hi:
+        raise KerasCompatError(
+            f"to_keras: {who}: Keras 3 sorts RandomContrast's factor pair, so (a, b) with a > b "
+            f"would mean another range there. Received: factor={tuple(factor)!r}"
+        )
+    return lo, hi
 
 
 # ------------------------------------------------------------------------ one layer
@@ -368,6 +422,8 @@ def layer_to_keras(layer: Layer, input_shape: Sequence[Any] | None = None) -> An
     for key, value in kwargs.items():  # lists (JSON-friendly configs) as Keras's tuples
         if isinstance(value, list):
             kwargs[key] = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+    if class_name == "RandomContrast":
+        kwargs["factor"] = _contrast_to_keras(kwargs["factor"], who)
     klayer = getattr(keras.layers, class_name)(**kwargs)
     shape = tuple(input_shape) if input_shape is not None else layer.input_shape
     if layer.weights:
@@ -399,8 +455,8 @@ def _keras_node_args(node: dict[str, Any], who: str) -> Any:
     """A Keras config node ``{"args": [...], "kwargs": {...}}`` as minicnn's tensor references
     (``[layer name, node index, tensor index]``, in the same list structure)."""
     # Keras records the resolved ``training`` flag of layers that take one (Dropout's
-    # ``training=False``), but a functional model's own call passes its ``training`` on to every
-    # such layer over the recorded value, so fit and predict never see it: skipped here too.
+    # ``training=False``, the preprocessing layers' ``training=True``), but a functional model's
+    # own call passes its ``training`` on to every such layer over the recorded value: dropped.
     extra = {k: v for k, v in node.get("kwargs", {}).items()
              if v is not None and k != "training"}
     if extra:

@@ -52,12 +52,13 @@ def test_verbose2_lines_exact():
               callbacks=[ProgbarLogger(stream=out, clock=FakeClock())])
     assert out.getvalue() == (
         "Epoch 1/2\n"
-        "2/2 - 0s - 125ms/step - loss: 0.6240 - accuracy: 1.0000 - val_loss: 0.4901 - "
-        "val_accuracy: 1.0000\n"
+        "2/2 - 0s - 125ms/step - accuracy: 1.0000 - loss: 0.6240 - val_accuracy: 1.0000 - "
+        "val_loss: 0.4901\n"
         "Epoch 2/2\n"
-        "2/2 - 0s - 125ms/step - loss: 0.5981 - accuracy: 1.0000 - val_loss: 0.4629 - "
-        "val_accuracy: 1.0000\n"
+        "2/2 - 0s - 125ms/step - accuracy: 1.0000 - loss: 0.5981 - val_accuracy: 1.0000 - "
+        "val_loss: 0.4629\n"
     )
+    # keys sorted by name (val_ ones included), as Keras 3 prints them
     # verbose=2 only draws at the end: time per step = elapsed / steps (0.25 s / 2)
 
 
@@ -69,7 +70,7 @@ def test_verbose1_off_a_terminal_prints_one_line_per_epoch():
               callbacks=[ProgbarLogger(stream=out, clock=FakeClock(0.5))])
     # a single epoch prints no "Epoch 1/1" line, as Keras
     # per-step time skips the first step, as Keras: (2.0 - 0.5) s / 2 steps
-    assert out.getvalue() == "3/3 - 2s - 750ms/step - loss: 0.5972 - accuracy: 1.0000\n"
+    assert out.getvalue() == "3/3 - 2s - 750ms/step - accuracy: 1.0000 - loss: 0.5972\n"
 
 
 def test_tty_bar_is_drawn_in_place():
@@ -85,9 +86,10 @@ def test_tty_bar_is_drawn_in_place():
     assert len(epochs) == 2
     frames = [f.replace("\b", "") for f in epochs[0].split("\r")]
     assert frames[0] == "1/2\n"
-    assert frames[1] == "1/3 " + "━" * 20 + " 0s 250ms/step - loss: 0.6179 - accuracy: 1.0000"
-    assert frames[2].startswith("2/3 " + "━" * 20 + " 0s 250ms/step - loss: 0.6240")
-    assert frames[-1] == "3/3 " + "━" * 20 + " 1s 375ms/step - loss: 0.5972 - accuracy: 1.0000\n"
+    assert frames[1] == "1/3 " + "━" * 20 + " 0s 250ms/step - accuracy: 1.0000 - loss: 0.6179"
+    assert frames[2].startswith("2/3 " + "━" * 20 +
+                                " 0s 250ms/step - accuracy: 1.0000 - loss: 0.6240")
+    assert frames[-1] == "3/3 " + "━" * 20 + " 1s 375ms/step - accuracy: 1.0000 - loss: 0.5972\n"
     # each redraw first backs over the previous frame
     assert "\b" * len(frames[1]) + "\r" in text
 
@@ -100,8 +102,8 @@ def test_unknown_length_iterable_shows_unknown_then_learns_target():
     model.fit(batches, epochs=1, verbose=1,
               callbacks=[ProgbarLogger(stream=out, clock=FakeClock())])
     plain = ANSI.sub("", out.getvalue()).replace("\b", "")
-    assert "\r      1/Unknown 0s 250ms/step - loss:" in plain
-    assert re.search(r"\r2/2 ━{20} 1s 500ms/step - loss: \d\.\d{4}", plain)
+    assert "\r      1/Unknown 0s 250ms/step - accuracy:" in plain
+    assert re.search(r"\r2/2 ━{20} 1s 500ms/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}", plain)
 
 
 def test_evaluate_and_predict_lines():
@@ -113,8 +115,8 @@ def test_evaluate_and_predict_lines():
     p = 1 / (1 + np.exp(-(x.astype(np.float64) @ [0.5, -0.25, 0.125] + 0.1)))
     loss = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()
     acc = ((p > 0.5) == y).mean()
-    assert out.getvalue() == f"2/2 - 0s - 125ms/step - loss: {loss:.4f} - accuracy: {acc:.4f}\n"
-    assert result == pytest.approx([loss, acc], abs=1e-6)
+    assert out.getvalue() == f"2/2 - 0s - 125ms/step - accuracy: {acc:.4f} - loss: {loss:.4f}\n"
+    assert result == pytest.approx([loss, acc], abs=1e-6)  # the list: compile order
     out = io.StringIO()
     model.predict(x, batch_size=4, verbose=2,
                   callbacks=[ProgbarLogger(stream=out, clock=FakeClock())])
@@ -136,7 +138,7 @@ def test_default_logger_writes_to_stdout(capsys):
     model.fit(x, y, epochs=2, verbose=2)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Epoch 1/2"
-    assert re.fullmatch(r"1/1 - \d+s - \d+(ms|us|s)/step - loss: \d\.\d{4} - accuracy: "
+    assert re.fullmatch(r"1/1 - \d+s - \d+(ms|us|s)/step - accuracy: \d\.\d{4} - loss: "
                         r"\d\.\d{4}", lines[1])
 
 

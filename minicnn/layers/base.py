@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -57,6 +59,62 @@ def clear_session() -> None:
         'dense'
     """
     _name_counts.clear()
+
+
+class _TrainingContext(threading.local):
+    """The `training` flag of the layer call in progress on this thread (None: unspecified)."""
+
+    value: bool | None = None
+
+
+_training_context = _TrainingContext()
+
+
+def resolve_training(training: bool | None, default: bool | None = None) -> bool | None:
+    """Keras 3's order for a call's ``training``: the value passed, else the one of the layer
+    call this one runs inside (a custom layer's ``call`` calling its sublayers without
+    ``training`` hands its own flag down), else ``default`` (the layer's ``call`` default).
+
+    Example:
+        >>> from minicnn.layers.base import resolve_training
+        >>> resolve_training(None, default=True), resolve_training(False, default=True)
+        (True, False)
+    """
+    if training is None:
+        training = _training_context.value
+    return default if training is None else training
+
+
+def call_in_context(flag: bool | None, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with ``flag`` as the ``training`` nested calls inherit."""
+    previous = _training_context.value
+    _training_context.value = flag
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _training_context.value = previous
+
+
+@functools.cache
+def call_training_default(cls: type) -> tuple[bool, Any]:
+    """Whether ``cls.call`` takes ``training``, and its default there (None if it has none).
+
+    Keras 3's rule for ``training`` left unspecified (None, and not inherited from an
+    enclosing call, see ``resolve_training``): a layer runs with its ``call``'s default, so
+    ordinary layers (``training=False``) infer while the Random* preprocessing layers
+    (``training=True``) augment when called on their own; models default to None and hand it
+    down, and ``fit``/``evaluate``/``predict`` always pass it explicitly.
+
+    Example:
+        >>> import minicnn as mc
+        >>> from minicnn.layers.base import call_training_default
+        >>> call_training_default(mc.layers.Dense), call_training_default(mc.layers.RandomFlip)
+        ((True, False), (True, True))
+    """
+    param = inspect.signature(cls.call).parameters.get("training")
+    if param is None:
+        return False, None
+    return True, None if param.default is inspect.Parameter.empty else param.default
 
 
 def normalize_tuple(value: Any, n: int, arg: str, layer: str) -> tuple[int, ...]:
@@ -207,13 +265,19 @@ class Layer:
             self.output_shape = self.compute_output_shape(self.input_shape)
 
     # ---------------------------------------------------------------- calling
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
+    def __call__(self, x: Any, training: bool | None = None) -> Tensor:
+        """Run the layer on ``x`` (built on first call). ``training`` left as None means "not
+        specified": the layer's ``call`` default decides (see ``call_training_default``)."""
         if is_symbolic(x):  # defining a model: record the call (see minicnn.layers.node)
             return call_symbolic(self, x)
         if not isinstance(x, Tensor):
             x = Tensor(x)
         self.ensure_built((None,) + x.shape[1:])
-        return self.call(x, training=training)
+        takes_training, default = call_training_default(type(self))
+        training = resolve_training(training, default)
+        if not takes_training:  # a custom layer may write `def call(self, x)`, as in Keras
+            return call_in_context(training, self.call, x)
+        return call_in_context(training, self.call, x, training=training)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         raise NotImplementedError

@@ -69,12 +69,11 @@ class _RandomLayer(Layer):
     def rng(self) -> np.random.Generator:
         return self._rng if self._rng is not None else make_rng(None)
 
-    def __call__(self, x: Any, training: bool | None = None) -> Tensor:
-        # Keras: called on its own (training not given) the layer augments, as in a
-        # `ds.map(lambda x, y: (augment(x), y))` pipeline; models pass training explicitly
-        return super().__call__(x, training=True if training is None else training)
-
-    def call(self, x, training=False):
+    def call(self, x, training=True):
+        # Keras: `training` left unspecified (None, the Layer.__call__ default) takes this
+        # default, so called on its own -- as in a `ds.map(lambda x, y: (augment(x), y))`
+        # pipeline, or inside a model called as `model(x)` -- the layer augments;
+        # fit/evaluate/predict pass training explicitly
         if not training:
             return x
         out = self.transform(_check_images(x, type(self).__name__))

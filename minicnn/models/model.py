@@ -20,7 +20,7 @@ from minicnn import losses as losses_module
 from minicnn import metrics as metrics_module
 from minicnn import optimizers as optimizers_module
 from minicnn.callbacks import History
-from minicnn.layers.base import Layer, unique_name
+from minicnn.layers.base import Layer, call_in_context, resolve_training, unique_name
 from minicnn.layers.core import InputLayer
 from minicnn.layers.node import SymbolicTensor, call_symbolic, flatten, is_symbolic, pack_like
 from minicnn.models import saving, summary, training
@@ -192,14 +192,20 @@ class Model(Layer):
             )
 
     # ----------------------------------------------------------------- calling
-    def __call__(self, x: Any, training: bool = False) -> Any:
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
         """Run the model on data (arrays are cast to float32), or on symbolic tensors inside
-        another model; returns outputs in the structure ``outputs`` had."""
+        another model; returns outputs in the structure ``outputs`` had.
+
+        ``training`` None (not specified, nor set by an enclosing layer call) is handed down
+        as None, as Keras 3 does: each layer then runs with its own ``call`` default -- inference for ordinary layers, augmentation
+        for the Random* preprocessing layers; ``fit`` passes True, ``evaluate``/``predict``
+        False."""
         if is_symbolic(x):
             return call_symbolic(self, x)
-        return self.call(x, training=training)
+        training = resolve_training(training)
+        return call_in_context(training, self.call, x, training=training)
 
-    def call(self, x: Any, training: bool = False) -> Any:
+    def call(self, x: Any, training: bool | None = None) -> Any:
         values = self._flat_inputs(x)
         for t, v in zip(self.inputs, values):
             self._check_shape(t, v.shape)
@@ -544,8 +550,8 @@ class Model(Layer):
 
     def _batch_logs(self, return_dict: bool) -> Any:
         logs = {m.name: float(m.result()) for m in self.metrics}
-        if return_dict:
-            return logs
+        if return_dict:  # sorted by name, as Keras 3's; the list keeps compile order
+            return dict(sorted(logs.items()))
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from minicnn.layers.base import Layer
+from minicnn.layers.base import Layer, call_in_context, resolve_training
 from minicnn.layers.core import InputLayer
 from minicnn.layers.node import call_symbolic, is_symbolic
 from minicnn.models.data import as_input_array
@@ -130,16 +130,17 @@ class Sequential(Model):
             self._check_shape(self.input_layer, tuple(input_shape))
 
     # ----------------------------------------------------------------- calling
-    def __call__(self, x: Any, training: bool = False) -> Any:
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
         """Run the layers on ``x`` (arrays are cast to float32) and return a Tensor; on a
         symbolic tensor (inside another model), record the call instead."""
         if not self.layers:
             raise ValueError(f"Sequential '{self.name}' has no layers.")
         if is_symbolic(x):
             return call_symbolic(self, x)
-        return self.call(x, training=training)
+        training = resolve_training(training)
+        return call_in_context(training, self.call, x, training=training)
 
-    def call(self, x: Any, training: bool = False) -> Tensor:
+    def call(self, x: Any, training: bool | None = None) -> Tensor:
         if not isinstance(x, Tensor):
             x = Tensor(as_input_array(x))
         if not self.built:

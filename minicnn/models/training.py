@@ -68,7 +68,9 @@ def _callbacks(model: Sequential, callbacks: Any, verbose: int, **params: Any) -
 
 
 def _logs(model: Sequential) -> dict[str, float]:
-    return {m.name: float(m.result()) for m in model.metrics}
+    # sorted by name, as Keras 3's logs (its backends return them through a tree flatten that
+    # sorts dict keys): "accuracy - loss" in the epoch line, History and return_dict
+    return dict(sorted((m.name, float(m.result())) for m in model.metrics))
 
 
 def _reset(model: Sequential) -> None:
@@ -262,6 +264,7 @@ def fit(model: Sequential, x: Any = None, y: Any = None, batch_size: int | None 
             val_logs = run_evaluation(model, val, callbacks=None, verbose=0,
                                       steps=validation_steps)
             epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+            epoch_logs = dict(sorted(epoch_logs.items()))  # Keras: val_ keys sorted in too
             _reset(model)
         cbs.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
@@ -380,7 +383,7 @@ def evaluate(model: Sequential, x: Any = None, y: Any = None, batch_size: int | 
     logs = run_evaluation(model, data, callbacks, verbose, steps)
     if return_dict:
         return logs
-    values = list(logs.values())
+    values = [logs[m.name] for m in model.metrics]  # the list keeps compile order, as Keras
     return values[0] if len(values) == 1 else values
 
 
