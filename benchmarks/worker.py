@@ -24,6 +24,8 @@ MODULES = {"minicnn": "benchmarks.frameworks.minicnn_bench",
 
 def main(argv: list[str]) -> int:
     cfg = json.loads(argv[0])
+    for module in cfg.get("preimport", []):  # e.g. scipy first: a second OpenBLAS in the process
+        importlib.import_module(module)
     start = time.perf_counter()
     result = importlib.import_module(MODULES[cfg["framework"]]).run(cfg)
     result.update(framework=cfg["framework"], size=cfg["size"], batch=cfg["batch"],

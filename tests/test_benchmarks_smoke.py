@@ -106,3 +106,16 @@ def test_xception_is_the_keras_io_shape():
     assert model.output_shape == (None, 1)
     with pytest.raises(ValueError, match="widths"):
         xception.parse_widths("8,16")
+
+
+def test_scipy_first_runs_both_variants_and_reports_the_ratio():
+    """benchmarks/scipy_first.py: each variant in its own child; the scipy-first child really
+    holds a second BLAS (scipy's OpenBLAS beside numpy's) and still runs."""
+    from benchmarks import scipy_first
+
+    lines = []
+    result = scipy_first.measure(size=32, batch=4, repeats=1, threads=1, log=lines.append,
+                                 quick=True)
+    assert [line.split()[2:4] for line in lines] == [["without", "scipy"], ["scipy", "first"]]
+    assert result["train_ratio"] > 0 and result["infer_ratio"] > 0
+    assert len({info["filepath"] for info in result["blas"]}) >= 2, result["blas"]
