@@ -26,7 +26,7 @@ from minicnn.layers.node import SymbolicTensor, call_symbolic, flatten, is_symbo
 from minicnn.models import saving, summary, training
 from minicnn.models.data import ArrayList, as_input_array, as_weight_array, class_weights_for
 from minicnn.models.graph import GraphPlan, Step, map_graph
-from minicnn.ops.split import batch_step
+from minicnn.ops.route import batch_step
 from minicnn.tensor import Parameter, Tensor, no_grad
 
 

@@ -32,7 +32,7 @@ from minicnn.models.data import (
     output_arrays,
     split_validation,
 )
-from minicnn.ops.split import batch_step
+from minicnn.ops.route import batch_step
 from minicnn.tensor import no_grad
 
 if TYPE_CHECKING:
