@@ -22,7 +22,7 @@ import numpy as np
 from minicnn._env import env_flag
 from minicnn.fast import blas
 from minicnn.kernels.geometry import output_size_and_padding
-from minicnn.tensor import Tensor
+from minicnn.tensor import Tensor, is_grad_enabled
 
 #: Batches whose whole im2col matrix (N*OH*OW*KH*KW*C elements) is smaller than this are not
 #: split into chunks: below it, handing chunks to threads costs more than the cache saves.
@@ -50,6 +50,11 @@ RECOMPUTE_COLS_MIN_CHANNELS = 16
 #: parallel build (``minicnn.fast.parallel``): a parallel region costs tens of microseconds on
 #: a quiet machine and far more on a busy one, which small calls cannot repay.
 PARALLEL_MIN_ELEMENTS = 1 << 20
+
+#: One image at inference: convolutions with at least this many multiply-adds
+#: (OH*OW*KH*KW*C*F) split their output rows over the cores (``minicnn.fast.chunks.run_bands``);
+#: below it one band's handoff costs more than half the work saves. TODO measure.
+ROWS_MIN_MACS = 1 << 22
 
 #: ``MINICNN_WINOGRAD``: None ("auto", the default) runs Winograd only in chunks, where each
 #: chunk's 16 transformed planes stay in cache; True also whole batches and single images
@@ -80,6 +85,13 @@ def _chunkable(f) -> bool:
             and _blas_ok())
 
 
+def _rows(f) -> bool:
+    """One float32 image at inference (no gradient recorded), big enough to split its output
+    rows over the cores, and BLAS held at one thread (each band runs single-threaded GEMMs)."""
+    return (f.N == 1 and f.float32 and f.inference and not f.one_by_one and f.OH >= 2
+            and f.macs >= ROWS_MIN_MACS and _blas_ok())
+
+
 def _winograd_fits(f) -> bool:
     return (f.KH == f.KW == 3 and f.SH == f.SW == 1 and f.C >= WINOGRAD_MIN_CHANNELS
             and f.float32 and WINOGRAD is not False)
@@ -90,6 +102,16 @@ def _pool_chunkable(f) -> bool:
 
 
 ROUTES: tuple[Route, ...] = (
+    # one image at inference: its output rows in bands, one per core
+    Route("conv2d+max_pool2d", "fused-rows", "RowsConv2DReluMaxPoolFn",
+          lambda f: FUSE and f.relu and f.pool_tiles and _rows(f),
+          "TODO measure"),
+    Route("conv2d", "rows-winograd", "RowsWinogradConv2DFn",
+          lambda f: _rows(f) and _winograd_fits(f) and f.tiles >= 2 * WINOGRAD_MIN_TILES,
+          "TODO measure"),
+    Route("conv2d", "rows-planar", "RowsPlanarConv2DFn",
+          lambda f: _rows(f) and f.C <= PLANAR_MAX_CHANNELS, "TODO measure"),
+    Route("conv2d", "rows-im2col", "RowsIm2colConv2DFn", _rows, "TODO measure"),
     # conv2d + max_pool2d, asked by the model's layer loop (``minicnn.fast.fused.fuse_pair``)
     Route("conv2d+max_pool2d", "fused-chunks", "Conv2DReluMaxPoolFn",
           lambda f: FUSE and f.relu and f.pool_tiles and _chunkable(f),
@@ -167,6 +189,10 @@ def facts_of(op: str, facts: dict) -> SimpleNamespace:
         f.float32 = f.float32 and w.dtype == np.float32 and (b is None or b.dtype == np.float32)
         f.one_by_one = f.KH == f.KW == f.SH == f.SW == 1 and f.PT == f.PL == 0
         f.elements = N * f.OH * f.OW * f.KH * f.KW * C
+        f.macs = f.elements * f.F
+        # no gradient will be asked of this call: inference-only routes may apply
+        f.inference = not (is_grad_enabled() and any(
+            isinstance(facts.get(k), Tensor) and facts[k].requires_grad for k in ("x", "w", "b")))
         f.tiles = ((f.OH + 1) // 2) * ((f.OW + 1) // 2)  # Winograd 2x2 tiles per image
         f.relu = facts.get("activation") == "relu"
         pool = facts.get("pool_size")
@@ -205,6 +231,11 @@ def choose(op: str, facts: dict) -> tuple[type | None, str]:
     row = route_for(op, facts)
     if row is None:
         return None, "plain"
+    return function_of(row), row.name
+
+
+def function_of(row: Route) -> type:
+    """The Function class a row names (in ``minicnn.fast.conv`` or ``minicnn.fast.fused``)."""
     from minicnn.fast import conv, fused
 
-    return getattr(conv, row.fn, None) or getattr(fused, row.fn), row.name
+    return getattr(conv, row.fn, None) or getattr(fused, row.fn)
