@@ -1,8 +1,8 @@
 """Inference against onnxruntime: the shipped cat-dog model, exported by minicnn itself.
 
 Exports ``examples/weights/catdog.npz`` (128 px, 798,657 parameters) with ``model.export``,
-runs it in onnxruntime (CPUExecutionProvider, ``intra_op_num_threads`` = the thread count,
-``inter_op_num_threads`` = 1, every graph optimisation) and in minicnn on the same images,
+runs it in onnxruntime in one worker process (CPUExecutionProvider, ``intra_op_num_threads`` = the thread count,
+``inter_op_num_threads`` = 1, every graph optimisation) and in minicnn on the same images in another,
 and reports, as medians over rounds in which the two alternate (which one goes first swaps
 every round):
 
@@ -59,9 +59,74 @@ def _total_time(fn, calls: int) -> float:
     return time.perf_counter() - t0
 
 
+def _worker(conn, who: str, onnx_path: str, batch: int, seed: int, threads: int) -> None:
+    """One framework in its own process: answers ("batch", n), ("one", n), ("outputs",),
+    ("info",) and ("stop",) on ``conn``. Separate processes, so that neither framework's
+    idle threads (onnxruntime's spin after each run) sit beside the other's timings."""
+    _limit_threads(threads)
+    sys.path.insert(0, str(REPO))
+    import numpy as np
+
+    x = np.random.default_rng(seed).uniform(0, 255, (batch, 128, 128, 3)).astype(np.float32)
+    one = x[:1]
+    info = {}
+    if who == "ort":
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        fns = {"batch": lambda: sess.run(None, {name: x})[0],
+               "one": lambda: sess.run(None, {name: one})[0]}
+        info = {"onnxruntime": ort.__version__, "intra_op": threads, "inter_op": 1,
+                "providers": sess.get_providers()}
+    else:
+        import numba
+
+        import minicnn as mc
+        from minicnn.fast.blas import blas_threads
+        from minicnn.tensor import no_grad
+
+        model = mc.load_model(MODEL)
+
+        def call():
+            with no_grad():
+                return model(one).data
+
+        fns = {"batch": lambda: model.predict_on_batch(x),
+               "one": lambda: model.predict_on_batch(one), "call": call}
+        info = {"minicnn": getattr(mc, "__version__", "?"), "numba": numba.__version__,
+                "numba_threads": numba.get_num_threads(), "blas_threads": blas_threads(),
+                "fast": os.environ.get("MINICNN_FAST", "1")}
+    info["numpy"] = np.__version__
+    for fn in fns.values():  # warm-up: JIT compilation, arenas, caches
+        for _ in range(3):
+            fn()
+    while True:
+        cmd = conn.recv()
+        if cmd[0] == "stop":
+            break
+        if cmd[0] == "info":
+            conn.send(info)
+        elif cmd[0] == "outputs":
+            conn.send({k: fns[k]() for k in ("batch", "one")})
+        elif cmd[0] == "batch":
+            conn.send(_total_time(fns["batch"], cmd[1]))
+        else:  # ("one", calls) or ("call", calls)
+            conn.send(_median_time(fns[cmd[0]], cmd[1]) if cmd[0] in fns else None)
+    conn.close()
+
+
 def measure(rounds: int = 7, threads: int = 2, batch: int = 32, batches: int = 4,
             calls: int = 30, seed: int = 0) -> dict:
     """Time minicnn and onnxruntime on the shipped model; see the module notes.
+
+    Each framework runs in its own worker process; the parent asks them in turn, which one
+    goes first swapping every round, with a short pause between, so both see the same
+    machine.
 
     Args:
         rounds: alternating rounds (medians over these; at least 5 for a quoted number).
@@ -74,79 +139,67 @@ def measure(rounds: int = 7, threads: int = 2, batch: int = 32, batches: int = 4
     Returns:
         versions, threads, per-round raw values, medians, min-max and ratios.
     """
-    _limit_threads(threads)
+    import multiprocessing as mp
+
     import numpy as np
-    import onnxruntime as ort
 
+    sys.path.insert(0, str(REPO))
     import minicnn as mc
-    from minicnn.fast.blas import blas_threads
-    from minicnn.tensor import no_grad
 
-    model = mc.load_model(MODEL)
-    x = np.random.default_rng(seed).uniform(0, 255, (batch, 128, 128, 3)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "catdog.onnx")
-        model.export(path)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
-    one = x[:1]
+        mc.load_model(MODEL).export(path)
+        ctx = mp.get_context("spawn")
+        conns, procs = {}, []
+        for who in ("ort", "mc"):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_worker, args=(child, who, path, batch, seed, threads),
+                               daemon=True)
+            proc.start()
+            conns[who] = parent
+            procs.append(proc)
 
-    def ort_batch():
-        return sess.run(None, {name: x})[0]
+        def ask(who, *cmd):
+            conns[who].send(cmd)
+            return conns[who].recv()
 
-    def ort_one():
-        return sess.run(None, {name: one})[0]
+        try:
+            info = {who: ask(who, "info") for who in conns}
+            outs = {who: ask(who, "outputs") for who in conns}
+            raw: dict[str, list[float]] = {k: [] for k in ("ort_batch", "mc_batch", "ort_one",
+                                                           "mc_one", "mc_call")}
+            for r in range(rounds):
+                for who in (["ort", "mc"] if r % 2 == 0 else ["mc", "ort"]):
+                    time.sleep(0.2)  # the other process's threads back asleep
+                    raw[f"{who}_batch"].append(batch * batches / ask(who, "batch", batches))
+                    raw[f"{who}_one"].append(ask(who, "one", calls) * 1e3)
+                    if who == "mc":
+                        raw["mc_call"].append(ask(who, "call", calls) * 1e3)
+        finally:
+            for who in conns:
+                conns[who].send(("stop",))
+            for proc in procs:
+                proc.join(30)
 
-    def mc_batch():
-        return model.predict_on_batch(x)
+    def rel(a, b):
+        return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-30)))
 
-    def mc_one():
-        return model.predict_on_batch(one)
-
-    def mc_call():
-        with no_grad():
-            return model(one).data
-
-    # warm-up (JIT compilation, onnxruntime's arena) and the outputs compared
-    for fn in (ort_batch, mc_batch, ort_one, mc_one, mc_call):
-        for _ in range(3):
-            fn()
-    y_ort, y_mc = ort_batch(), mc_batch()
-    rel = float(np.max(np.abs(y_mc - y_ort) / np.maximum(np.abs(y_ort), 1e-30)))
-    rel_one = float(np.max(np.abs(mc_one() - ort_one()) / np.maximum(np.abs(ort_one()), 1e-30)))
-
-    raw: dict[str, list[float]] = {k: [] for k in
-                                   ("ort_batch", "mc_batch", "ort_one", "mc_one", "mc_call")}
-    for r in range(rounds):
-        order = ["ort", "mc"] if r % 2 == 0 else ["mc", "ort"]
-        for who in order:
-            if who == "ort":
-                raw["ort_batch"].append(batch * batches / _total_time(ort_batch, batches))
-                raw["ort_one"].append(_median_time(ort_one, calls) * 1e3)
-            else:
-                raw["mc_batch"].append(batch * batches / _total_time(mc_batch, batches))
-                raw["mc_one"].append(_median_time(mc_one, calls) * 1e3)
-                raw["mc_call"].append(_median_time(mc_call, calls) * 1e3)
+    max_rel = max(rel(outs["mc"][k], outs["ort"][k]) for k in ("batch", "one"))
     med = {k: statistics.median(v) for k, v in raw.items()}
-    # per-round ratios (same round, adjacent in time), then their median and range
+    # per-round ratios (the two measured one after the other), then their median and range
     r_batch = [m / o for m, o in zip(raw["mc_batch"], raw["ort_batch"])]
     r_one = [m / o for m, o in zip(raw["mc_one"], raw["ort_one"])]
     r_call = [m / o for m, o in zip(raw["mc_call"], raw["ort_one"])]
-    import numba
-
     return {
-        "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                     "numba": numba.__version__, "onnxruntime": ort.__version__,
-                     "minicnn": getattr(mc, "__version__", "?")},
+        "versions": {"python": platform.python_version(), "numpy": info["mc"]["numpy"],
+                     "numba": info["mc"]["numba"], "onnxruntime": info["ort"]["onnxruntime"],
+                     "minicnn": info["mc"]["minicnn"]},
         "machine": _cpu(),
-        "threads": {"onnxruntime_intra_op": threads, "onnxruntime_inter_op": 1,
-                    "numba": numba.get_num_threads(), "blas": blas_threads(),
-                    "minicnn_fast": os.environ.get("MINICNN_FAST", "1")},
-        "batch": batch, "rounds": rounds, "max_rel_diff": max(rel, rel_one),
+        "threads": {"onnxruntime_intra_op": info["ort"]["intra_op"],
+                    "onnxruntime_inter_op": info["ort"]["inter_op"],
+                    "numba": info["mc"]["numba_threads"], "blas": info["mc"]["blas_threads"],
+                    "minicnn_fast": info["mc"]["fast"]},
+        "batch": batch, "rounds": rounds, "max_rel_diff": max_rel,
         "raw": raw, "median": med,
         "range": {k: (min(v), max(v)) for k, v in raw.items()},
         "ratio": {
@@ -187,6 +240,9 @@ def report(res: dict) -> str:
         f"({rg['mc_one'][0]:.2f}-{rg['mc_one'][1]:.2f}, ratio "
         f"{ra['one_image_latency_mc_over_ort']:.2f}x)   model(x) {m['mc_call']:.2f} ms "
         f"(ratio {ra['one_image_call_mc_over_ort']:.2f}x)",
+        f"  per-round ratios min-max: batch {res['ratio_range']['batch'][0]:.2f}-"
+        f"{res['ratio_range']['batch'][1]:.2f}, one image {res['ratio_range']['one'][0]:.2f}-"
+        f"{res['ratio_range']['one'][1]:.2f}",
         "  (latency ratios: minicnn's time over onnxruntime's, lower is better; throughput "
         "ratio: higher is better)",
     ]
