@@ -52,9 +52,13 @@ RECOMPUTE_COLS_MIN_CHANNELS = 16
 PARALLEL_MIN_ELEMENTS = 1 << 20
 
 #: One image at inference: convolutions with at least this many multiply-adds
-#: (OH*OW*KH*KW*C*F) split their output rows over the cores (``minicnn.fast.chunks.run_bands``);
-#: below it one band's handoff costs more than half the work saves. TODO measure.
-ROWS_MIN_MACS = 1 << 22
+#: (OH*OW*KH*KW*C*F) split their output rows over the cores (``minicnn.fast.chunks.run_bands``).
+#: Measured on the 2-core machine with other work running (the shipped model's layers, one
+#: 128 px image, medians of 40, BLAS at one thread): split against whole, 1.55 against 3.99 ms
+#: (69M MACs, with Winograd) and 1.27 against 1.54 ms (58M); but 0.80 against 0.67 ms (21M),
+#: 0.52 against 0.26 ms (4.7M) and even at 14M (the RGB layer), where a band's handoff to a
+#: busy second core costs more than half the work saves.
+ROWS_MIN_MACS = 1 << 25
 
 #: ``MINICNN_WINOGRAD``: None ("auto", the default) runs Winograd only in chunks, where each
 #: chunk's 16 transformed planes stay in cache; True also whole batches and single images
@@ -105,13 +109,20 @@ ROUTES: tuple[Route, ...] = (
     # one image at inference: its output rows in bands, one per core
     Route("conv2d+max_pool2d", "fused-rows", "RowsConv2DReluMaxPoolFn",
           lambda f: FUSE and f.relu and f.pool_tiles and _rows(f),
-          "TODO measure"),
+          "each band pools its convolution rows while they are in cache, as the chunks do "
+          "for batches; the shipped model's one-image latency against onnxruntime is in "
+          "benchmarks/README.md"),
     Route("conv2d", "rows-winograd", "RowsWinogradConv2DFn",
           lambda f: _rows(f) and _winograd_fits(f) and f.tiles >= 2 * WINOGRAD_MIN_TILES,
-          "TODO measure"),
+          "a band is a chunk's worth of tiles, so Winograd pays as in chunks: 63 px, 32 -> 64 "
+          "channels 1.55 against 1.84 ms in im2col bands; 30 px, 64 -> 128: 1.27 against 1.64 "
+          "ms; the kernel's transform kept while the weights stay equal (cached_transform)"),
     Route("conv2d", "rows-planar", "RowsPlanarConv2DFn",
-          lambda f: _rows(f) and f.C <= PLANAR_MAX_CHANNELS, "TODO measure"),
-    Route("conv2d", "rows-im2col", "RowsIm2colConv2DFn", _rows, "TODO measure"),
+          lambda f: _rows(f) and f.C <= PLANAR_MAX_CHANNELS,
+          "bands (above), columns by the channel-planar copy for few channels"),
+    Route("conv2d", "rows-im2col", "RowsIm2colConv2DFn", _rows,
+          "one image's output rows in one band per core: a single image otherwise runs on "
+          "one core (BLAS held at one thread for the step, see chunks.batch_step)"),
     # conv2d + max_pool2d, asked by the model's layer loop (``minicnn.fast.fused.fuse_pair``)
     Route("conv2d+max_pool2d", "fused-chunks", "Conv2DReluMaxPoolFn",
           lambda f: FUSE and f.relu and f.pool_tiles and _chunkable(f),
