@@ -182,7 +182,9 @@ def test_pooling_by_image_chunks_equals_whole_batch(fn_name, pool, strides, padd
     np.testing.assert_array_equal(fn.backward(y_whole * 2 + 1), gx_whole)
 
 
-def test_training_and_batch_inference_hold_blas_at_one_thread_single_images_do_not():
+def test_batches_and_single_image_inference_hold_blas_at_one_thread_one_image_training_not():
+    """A single image at inference holds BLAS too (its convolutions run in row bands on the
+    chunk threads, or single-threaded); a single-image training step keeps BLAS's threads."""
     import minicnn as mc
 
     seen = []
@@ -202,8 +204,9 @@ def test_training_and_batch_inference_hold_blas_at_one_thread_single_images_do_n
     model.test_on_batch(x, y)
     model.predict_on_batch(x)
     model.predict_on_batch(x[:1])
+    model.train_on_batch(x[:1], y[:1])
     model.fit(x, y, batch_size=4, epochs=1, verbose=0)
-    assert seen == [1, 1, 1, before, 1, 1]
+    assert seen == [1, 1, 1, 1, before, 1, 1]
     assert _blas.blas_threads() == before
 
 
