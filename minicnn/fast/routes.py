@@ -53,11 +53,12 @@ PARALLEL_MIN_ELEMENTS = 1 << 20
 
 #: One image at inference: convolutions with at least this many multiply-adds
 #: (OH*OW*KH*KW*C*F) split their output rows over the cores (``minicnn.fast.chunks.run_bands``).
-#: Measured on the 2-core machine with other work running (the shipped model's layers, one
-#: 128 px image, medians of 40, BLAS at one thread): split against whole, 1.55 against 3.99 ms
-#: (69M MACs, with Winograd) and 1.27 against 1.54 ms (58M); but 0.80 against 0.67 ms (21M),
-#: 0.52 against 0.26 ms (4.7M) and even at 14M (the RGB layer), where a band's handoff to a
-#: busy second core costs more than half the work saves.
+#: Measured on the 2-core machine with other work running (load about 4-5; the shipped
+#: model's layers, one 128 px image, medians of 40, BLAS at one thread): in bands against one
+#: band, 1.44 (Winograd) / 1.73 (im2col) against 1.69 ms (im2col) at 69M MACs, 0.89 / 1.11
+#: against 0.99 ms at 58M; 0.50 against 0.46 ms at 21M and 0.41 against 0.18 ms at 4.7M. With
+#: the second core busy the bands gain little beyond Winograd, and small layers lose to the
+#: handoff; a quiet machine would likely profit from a lower threshold (not measured).
 ROWS_MIN_MACS = 1 << 25
 
 #: ``MINICNN_WINOGRAD``: None ("auto", the default) runs Winograd only in chunks, where each
@@ -115,7 +116,7 @@ ROUTES: tuple[Route, ...] = (
     Route("conv2d", "rows-winograd", "RowsWinogradConv2DFn",
           lambda f: _rows(f) and _winograd_fits(f) and f.tiles >= 2 * WINOGRAD_MIN_TILES,
           "a band is a chunk's worth of tiles, so Winograd pays as in chunks: 63 px, 32 -> 64 "
-          "channels 1.55 against 1.84 ms in im2col bands; 30 px, 64 -> 128: 1.27 against 1.64 "
+          "channels 1.44 against 1.73 ms in im2col bands; 30 px, 64 -> 128: 0.89 against 1.11 "
           "ms; the kernel's transform kept while the weights stay equal (cached_transform)"),
     Route("conv2d", "rows-planar", "RowsPlanarConv2DFn",
           lambda f: _rows(f) and f.C <= PLANAR_MAX_CHANNELS,
