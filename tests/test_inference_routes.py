@@ -62,6 +62,26 @@ def test_single_image_conv_routes_match_the_plain_op(rows_everywhere, monkeypatc
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
 
 
+def test_small_single_image_convolutions_take_winograd_in_one_band(monkeypatch):
+    from minicnn.fast import routes
+
+    use_path("defaults", monkeypatch)
+    rng = np.random.default_rng(6)
+    x = mc.Tensor(rng.standard_normal((1, 7, 9, 32)).astype(np.float32))
+    w = mc.Tensor(rng.standard_normal((3, 3, 32, 16)).astype(np.float32), requires_grad=True)
+    b = mc.Tensor(rng.standard_normal(16).astype(np.float32), requires_grad=True)
+    facts = dict(x=x, w=w, b=b, strides=(1, 1), padding="same", activation="relu")
+    with no_grad():
+        assert routes.route_for("conv2d", facts).name == "one-winograd"
+        got = mc.ops.conv.conv2d(x, w, b, padding="same", activation="relu").data
+        want = _plain(monkeypatch, lambda: mc.ops.conv.conv2d(x, w, b, padding="same",
+                                                              activation="relu").data)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    monkeypatch.setattr(routes, "WINOGRAD", False)
+    with no_grad():
+        assert routes.route_for("conv2d", facts).name == "im2col"
+
+
 @pytest.mark.parametrize("padding,H", [("valid", 23), ("same", 18), ("valid", 9)])
 def test_single_image_fused_rows_match_conv_then_pool(rows_everywhere, monkeypatch, padding,
                                                       H):
@@ -113,6 +133,7 @@ def test_shipped_model_single_image_matches_the_plain_path(monkeypatch):
     taken = {k for k, v in profiler._routes.items() if v > before.get(k, 0)}
     assert ("conv2d+max_pool2d", "fused-rows") in taken, taken
     assert ("conv2d", "rows-winograd") in taken, taken
+    assert ("conv2d", "one-winograd") in taken, taken
     want = _plain(monkeypatch, lambda: model.predict_on_batch(x))
     np.testing.assert_allclose(np.concatenate(got), want, rtol=1e-5, atol=0)
 

@@ -65,7 +65,8 @@ class FastConv2DFn(Conv2DFn):
     ("winograd", "planar", "1x1" or "im2col"). Same call and numbers as ``Conv2DFn``."""
 
     chunked = False
-    rows = False  # one image at inference, its output rows in bands over the cores
+    rows = False  # one image at inference, its output rows in bands...
+    split = True  # ...over the cores (False: one band, on the calling thread)
     method = "im2col"
 
     def forward(self, x, w, b=None, strides=(1, 1), padding="valid", activation="linear",
@@ -124,8 +125,8 @@ class FastConv2DFn(Conv2DFn):
         def work(r0, r1):
             self._band_forward(x, w2, b, r0, r1, y[:, r0:r1])
 
-        if chunks.run_bands(work, OH) is None:
-            work(0, OH)  # BLAS refused the hold: the image as one band
+        if not self.split or chunks.run_bands(work, OH) is None:
+            work(0, OH)  # one band (or BLAS refused the hold)
         return y
 
     def _band_forward(self, x, w2, b, r0, r1, out):
@@ -333,6 +334,11 @@ class ChunkedIm2colConv2DFn(FastConv2DFn):
 class RowsWinogradConv2DFn(FastConv2DFn):
     """Route ``rows-winograd`` (one image at inference)."""
     rows, method = True, "winograd"
+
+
+class OneImageWinogradConv2DFn(FastConv2DFn):
+    """Route ``one-winograd`` (one image at inference, too small to split)."""
+    rows, split, method = True, False, "winograd"
 
 
 class RowsPlanarConv2DFn(FastConv2DFn):
