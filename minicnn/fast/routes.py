@@ -53,13 +53,18 @@ PARALLEL_MIN_ELEMENTS = 1 << 20
 
 #: One image at inference: convolutions with at least this many multiply-adds
 #: (OH*OW*KH*KW*C*F) split their output rows over the cores (``minicnn.fast.chunks.run_bands``).
-#: Measured on the 2-core machine with other work running (load about 4-5; the shipped
-#: model's layers, one 128 px image, medians of 40, BLAS at one thread): in bands against one
-#: band, 1.44 (Winograd) / 1.73 (im2col) against 1.69 ms (im2col) at 69M MACs, 0.89 / 1.11
-#: against 0.99 ms at 58M; 0.50 against 0.46 ms at 21M and 0.41 against 0.18 ms at 4.7M. With
-#: the second core busy the bands gain little beyond Winograd, and small layers lose to the
-#: handoff; a quiet machine would likely profit from a lower threshold (not measured).
-ROWS_MIN_MACS = 1 << 25
+#: The shipped model's layers, one 128 px image, medians of 40, BLAS at one thread, two bands
+#: against one on the 2-core machine shared with other jobs: at load ~2.6, 0.82 against 1.46 ms
+#: (14M MACs, the RGB layer), 1.28 against 2.64 (69M), 0.77 against 1.39 (58M), 0.45 against
+#: 0.61 (21M); at load ~4.5, when the second core is rarely free, 0.88 against 0.90 (14M) and
+#: 0.50 against 0.46 ms (21M). Below it the handoff costs more than half the work saves: 4.7M
+#: MACs (4x4 outputs) 0.41 against 0.18 ms at load ~4.5.
+ROWS_MIN_MACS = 1 << 23
+
+#: ...and Winograd in those bands needs this many 2x2 tiles per image: 36 tiles (12x12
+#: outputs, 128 -> 128 channels) measured 0.55 ms in two Winograd bands against 0.45 in two
+#: im2col bands (load ~2.6); 196 and 961 tiles gained (0.77 against 0.94, 1.28 against 1.53).
+ROWS_WINOGRAD_MIN_TILES = 64
 
 #: ``MINICNN_WINOGRAD``: None ("auto", the default) runs Winograd only in chunks, where each
 #: chunk's 16 transformed planes stay in cache; True also whole batches and single images
@@ -118,15 +123,15 @@ ROUTES: tuple[Route, ...] = (
           "for batches; the shipped model's one-image latency against onnxruntime is in "
           "benchmarks/README.md"),
     Route("conv2d", "rows-winograd", "RowsWinogradConv2DFn",
-          lambda f: _rows(f) and _winograd_fits(f) and f.tiles >= 2 * WINOGRAD_MIN_TILES,
-          "a band is a chunk's worth of tiles, so Winograd pays as in chunks: 63 px, 32 -> 64 "
-          "channels 1.44 against 1.73 ms in im2col bands; 30 px, 64 -> 128: 0.89 against 1.11 "
+          lambda f: _rows(f) and _winograd_fits(f) and f.tiles >= ROWS_WINOGRAD_MIN_TILES,
+          "a band of many tiles is like a chunk, so Winograd pays as in chunks: 63 px, 32 -> 64 "
+          "channels 1.28 against 1.53 ms in im2col bands; 30 px, 64 -> 128: 0.77 against 0.94 "
           "ms; the kernel's transform kept while the weights stay equal (cached_transform)"),
     Route("conv2d", "one-winograd", "OneImageWinogradConv2DFn",
           lambda f: _one_image(f) and _winograd_fits(f) and f.macs < ROWS_MIN_MACS,
-          "one image, one band: serial Winograd against serial im2col + GEMM, 12x12 outputs "
-          "128 -> 128 channels 0.46 against 0.74 ms, 4x4 outputs 128 -> 256 0.094 against "
-          "0.147 ms (4 tiles: the transforms are cheap at one image); transform cached"),
+          "one image too small to split: serial Winograd against serial im2col + GEMM, 4x4 "
+          "outputs 128 -> 256 channels 0.094 against 0.147 ms (even 4 tiles pay at one "
+          "image), 12x12 outputs 128 -> 128 0.46 against 0.74 ms; transform cached"),
     Route("conv2d", "rows-planar", "RowsPlanarConv2DFn",
           lambda f: _rows(f) and f.C <= PLANAR_MAX_CHANNELS,
           "bands (above), columns by the channel-planar copy for few channels"),
