@@ -10,6 +10,9 @@ faster:
 - Winograd F(2x2, 3x3) (``minicnn.fast.winograd``) instead of im2col for 3x3 stride-1
   convolutions with many channels: forward, input gradient (Winograd with the kernel turned
   180 degrees) and kernel gradient (in the Winograd domain, turned back at the end).
+- rows (``Rows*``, ``OneImage*``; inference only): one image's output rows in bands, one per
+  core (``chunks.run_bands``), each band a convolution of the input rows it reads; Winograd's
+  kernel transform cached while the weights stay equal (``winograd.cached_transform``).
 - planar im2col for few channels, a plain matmul for 1x1 convolutions, parallel kernel builds
   for large calls, bias and ReLU in one pass, and columns rebuilt in backward instead of kept
   (many channels).
