@@ -62,8 +62,9 @@ def test_profile_reports_which_route_each_op_took():
         table = out.stderr.split("route")[-1]
         routes[fast] = {tuple(line.split()[:2]) for line in table.splitlines()[1:] if line}
     # the batch of 8: the first pair fused, the second conv in chunks by Winograd, the
-    # average pool too small to split; the single image: planar and im2col, whole pools
+    # average pool too small to split; the single image: planar, then Winograd in one band
+    # (too small to split over the cores), whole pools
     assert routes["1"] == {("conv2d+max_pool2d", "fused-chunks"), ("conv2d", "chunks-winograd"),
-                           ("avg_pool2d", "whole"), ("conv2d", "planar"), ("conv2d", "im2col"),
-                           ("max_pool2d", "whole")}
+                           ("avg_pool2d", "whole"), ("conv2d", "planar"),
+                           ("conv2d", "one-winograd"), ("max_pool2d", "whole")}
     assert routes["0"] == {("conv2d", "plain"), ("max_pool2d", "plain"), ("avg_pool2d", "plain")}

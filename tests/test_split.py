@@ -79,9 +79,14 @@ def test_each_fast_route_equals_the_plain_convolution(case, fn_name, needs, monk
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * np.abs(e).max(), err_msg=name)
 
 
-def _route(N, H, C, dtype=np.float32, K=3, S=1):
+def _route(N, H, C, dtype=np.float32, K=3, S=1, inference=False):
+    # a kernel that asks for its gradient: the routes of a training step (inference=True: of
+    # a prediction, which single images route differently)
+    from minicnn.tensor import Tensor
+
+    w = Tensor(np.ones((K, K, C, 8), dtype), requires_grad=not inference)
     return routes.choose("conv2d", dict(
-        x=np.ones((N, H, H, C), dtype), w=np.ones((K, K, C, 8), dtype), b=None,
+        x=np.ones((N, H, H, C), dtype), w=w, b=None,
         strides=(S, S), padding="valid", activation="relu"))[1]
 
 
@@ -92,6 +97,10 @@ def test_the_route_table_picks_by_size_dtype_and_shape():
     assert _route(8, 64, 16, dtype=np.float64) == "im2col"  # gradient checks stay exact
     assert _route(1, 64, 16) == "im2col"  # a single image: nothing to split over
     assert _route(1, 64, 3) == "planar"
+    assert _route(1, 64, 16, inference=True) == "one-winograd"  # too small to split
+    assert _route(1, 128, 32, inference=True) == "rows-winograd"
+    assert _route(1, 256, 32, S=2, inference=True) == "rows-im2col"
+    assert _route(1, 64, 32, S=2, inference=True) == "im2col"  # small, no Winograd
     assert _route(8, 64, 16, K=1) == "1x1-matmul"
     assert _route(64, 6, 32) == "chunks-im2col"  # 2x2 tiles per image: too few for Winograd
     assert _route(2, 8, 16) == "im2col"  # too small to split
@@ -182,7 +191,9 @@ def test_pooling_by_image_chunks_equals_whole_batch(fn_name, pool, strides, padd
     np.testing.assert_array_equal(fn.backward(y_whole * 2 + 1), gx_whole)
 
 
-def test_training_and_batch_inference_hold_blas_at_one_thread_single_images_do_not():
+def test_batches_and_single_image_inference_hold_blas_at_one_thread_one_image_training_not():
+    """A single image at inference holds BLAS too (its convolutions run in row bands on the
+    chunk threads, or single-threaded); a single-image training step keeps BLAS's threads."""
     import minicnn as mc
 
     seen = []
@@ -202,8 +213,9 @@ def test_training_and_batch_inference_hold_blas_at_one_thread_single_images_do_n
     model.test_on_batch(x, y)
     model.predict_on_batch(x)
     model.predict_on_batch(x[:1])
+    model.train_on_batch(x[:1], y[:1])
     model.fit(x, y, batch_size=4, epochs=1, verbose=0)
-    assert seen == [1, 1, 1, before, 1, 1]
+    assert seen == [1, 1, 1, 1, before, 1, 1]
     assert _blas.blas_threads() == before
 
 

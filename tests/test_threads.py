@@ -31,9 +31,10 @@ def test_import_and_a_fast_step_change_no_environment_variable():
         before = dict(os.environ)
         import numpy as np, minicnn as mc
         after_import = dict(os.environ)
-        # a large single image takes the parallel kernel builds (numba's OpenMP threads)
+        # a large single image takes the parallel kernel builds (numba's OpenMP threads) when
+        # a gradient is recorded (at inference it runs on the chunk threads instead)
         x = mc.Tensor(np.ones((1, 160, 160, 16), np.float32))
-        mc.ops.conv.conv2d(x, mc.Tensor(np.ones((3, 3, 16, 8), np.float32)))
+        mc.ops.conv.conv2d(x, mc.Tensor(np.ones((3, 3, 16, 8), np.float32), requires_grad=True))
         model = mc.Sequential([mc.Input((8, 8, 3)), mc.layers.Conv2D(4, 3), mc.layers.Flatten(),
                                mc.layers.Dense(1)])
         model.compile(optimizer="sgd", loss="mse")
@@ -46,7 +47,8 @@ def test_import_and_a_fast_step_change_no_environment_variable():
 _DISPLAY = """
     import ctypes, numpy as np, minicnn as mc
     x = mc.Tensor(np.ones((1, 160, 160, 16), np.float32))
-    mc.ops.conv.conv2d(x, mc.Tensor(np.ones((3, 3, 16, 8), np.float32)))  # parallel kernels
+    w = mc.Tensor(np.ones((3, 3, 16, 8), np.float32), requires_grad=True)  # (not inference)
+    mc.ops.conv.conv2d(x, w)  # parallel kernels
     gomp = [line.split()[-1] for line in open("/proc/self/maps") if "libgomp" in line]
     ctypes.CDLL(gomp[0]).omp_display_env(0)  # libgomp's settings, to stderr
 """
@@ -70,7 +72,8 @@ def test_a_child_forked_after_parallel_kernels_still_runs_large_images():
     out, err = _python("""
         import os, numpy as np, minicnn as mc
         x = mc.Tensor(np.random.default_rng(0).random((1, 160, 160, 16), np.float32))
-        w = mc.Tensor(np.random.default_rng(1).random((3, 3, 16, 8), np.float32))
+        w = mc.Tensor(np.random.default_rng(1).random((3, 3, 16, 8), np.float32),
+                      requires_grad=True)  # a gradient recorded: not the inference routes
         y = mc.ops.conv.conv2d(x, w).data  # the parent runs the parallel builds
         r, wfd = os.pipe()
         pid = os.fork()

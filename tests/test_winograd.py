@@ -97,4 +97,4 @@ def test_winograd_route_only_for_3x3_stride1_wide_float32(K, S, C, dtype, expect
     name = routes.choose("conv2d", dict(x=np.ones((1, 8, 8, C), dtype),
                                         w=np.ones((K, K, C, 4), dtype), b=None,
                                         strides=(S, S), padding="same"))[1]
-    assert (name == "winograd") is expected
+    assert (name in ("winograd", "one-winograd")) is expected  # one-winograd: at inference

@@ -7,7 +7,8 @@ never imported) the answer comes from one table, ``routes.ROUTES``:
 - ``routes``    the table of routes, when each applies and the measured reason; ``choose``
 - ``conv``      the fast convolution and pooling Functions, one per route
 - ``fused``     Conv2D(relu) + MaxPooling2D as one operation, chunk by chunk in cache
-- ``chunks``    a batch as chunks of images on a thread pool; the per-step BLAS hold
+- ``chunks``    a batch as chunks of images on a thread pool (one image at inference: its
+                output rows in bands); the per-step BLAS hold
 - ``winograd``  Winograd F(2x2, 3x3) transforms (numba) for 3x3 stride-1 convolutions
 - ``parallel``  parallel builds of the plain kernels for large calls
 - ``blas``      holding numpy's BLAS at one thread (threadpoolctl), fork- and thread-safe

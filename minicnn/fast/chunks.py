@@ -30,6 +30,7 @@ from typing import TypeVar
 
 from minicnn.fast import memory
 from minicnn.fast.blas import single_threaded_blas
+from minicnn.tensor import is_grad_enabled
 
 T = TypeVar("T")
 
@@ -64,10 +65,12 @@ def chunk_bounds(n_items: int, item_bytes: int, workers: int) -> list[tuple[int,
 def batch_step(n_images: int) -> contextlib.AbstractContextManager:
     """The context for one whole training or inference step over a batch of ``n_images``.
 
-    For a batch (2 or more images) BLAS is held at one thread for the whole step, so that no
-    multi-threaded GEMM leaves OpenBLAS threads spinning beside the chunk threads (see
-    ``minicnn.fast.blas``); a single image keeps BLAS's own threads, its convolutions being too
-    small to split. The first step also applies the allocator setting (``minicnn.fast.memory``).
+    For a batch (2 or more images), and for one image at inference (no gradient recorded: its
+    convolutions run in row bands on the chunk threads, ``run_bands``), BLAS is held at one
+    thread for the whole step, so that no multi-threaded GEMM leaves OpenBLAS threads spinning
+    beside the chunk threads (see ``minicnn.fast.blas``); a single training image keeps
+    BLAS's own threads. The first step also applies the allocator setting
+    (``minicnn.fast.memory``).
 
     Example:
         >>> from minicnn.fast.blas import blas_threads
@@ -78,7 +81,8 @@ def batch_step(n_images: int) -> contextlib.AbstractContextManager:
         True
     """
     memory.tune_allocator_once()
-    return single_threaded_blas() if n_images > 1 else contextlib.nullcontext()
+    hold = n_images > 1 or not is_grad_enabled()
+    return single_threaded_blas() if hold else contextlib.nullcontext()
 
 
 def _forget_pool_in_child() -> None:
@@ -125,3 +129,53 @@ def run_chunks(
         if workers == 1 or len(bounds) == 1:
             return [work(a, b) for a, b in bounds]
         return list(_executor(workers).map(lambda ab: work(*ab), bounds))
+
+
+def row_bands(n_rows: int, bands: int, align: int = 1) -> list[tuple[int, int]]:
+    """Split ``range(n_rows)`` into at most ``bands`` contiguous bands of whole ``align``-row
+    groups, the first bands taking the extra groups.
+
+    Example:
+        >>> from minicnn.fast.chunks import row_bands
+        >>> row_bands(7, 2), row_bands(9, 2, align=2), row_bands(1, 4)
+        ([(0, 4), (4, 7)], [(0, 4), (4, 8)], [(0, 1)])
+    """
+    groups = n_rows // align
+    bands = max(1, min(bands, groups))
+    per, extra = divmod(groups, bands)
+    out, start = [], 0
+    for i in range(bands):
+        stop = start + (per + (i < extra)) * align
+        out.append((start, stop))
+        start = stop
+    return out
+
+
+def run_bands(work: Callable[[int, int], T], n_rows: int, align: int = 1) -> list[T] | None:
+    """``work(r0, r1)`` for one band of rows per thread that BLAS had, one image split.
+
+    The single-image twin of ``run_chunks``: one band per core (a band's GEMM is small, so
+    fewer, larger bands than chunks), the first on the calling thread so that a handoff costs
+    one wake-up, the others on the chunk pool. BLAS is held at one thread meanwhile. Returns
+    the results in band order, or None without running anything when BLAS's thread count
+    cannot be controlled.
+
+    Example:
+        >>> from minicnn.fast.chunks import run_bands
+        >>> out = run_bands(lambda a, b: (a, b), 10)
+        >>> out is None or out[0][0] == 0 and out[-1][1] == 10
+        True
+    """
+    with single_threaded_blas() as workers:
+        if workers is None:
+            return None
+        bounds = row_bands(n_rows, workers, align)
+        if len(bounds) == 1:
+            return [work(*bounds[0])]
+        pool = _executor(workers)
+        futures = [pool.submit(work, a, b) for a, b in bounds[1:]]
+        try:
+            first = work(*bounds[0])
+        finally:
+            rest = [f.result() for f in futures]  # wait for them even if the first band failed
+        return [first, *rest]

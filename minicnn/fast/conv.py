@@ -10,6 +10,9 @@ faster:
 - Winograd F(2x2, 3x3) (``minicnn.fast.winograd``) instead of im2col for 3x3 stride-1
   convolutions with many channels: forward, input gradient (Winograd with the kernel turned
   180 degrees) and kernel gradient (in the Winograd domain, turned back at the end).
+- rows (``Rows*``, ``OneImage*``; inference only): one image's output rows in bands, one per
+  core (``chunks.run_bands``), each band a convolution of the input rows it reads; Winograd's
+  kernel transform cached while the weights stay equal (``winograd.cached_transform``).
 - planar im2col for few channels, a plain matmul for 1x1 convolutions, parallel kernel builds
   for large calls, bias and ReLU in one pass, and columns rebuilt in backward instead of kept
   (many channels).
@@ -65,6 +68,8 @@ class FastConv2DFn(Conv2DFn):
     ("winograd", "planar", "1x1" or "im2col"). Same call and numbers as ``Conv2DFn``."""
 
     chunked = False
+    rows = False  # one image at inference, its output rows in bands...
+    split = True  # ...over the cores (False: one band, on the calling thread)
     method = "im2col"
 
     def forward(self, x, w, b=None, strides=(1, 1), padding="valid", activation="linear",
@@ -72,6 +77,8 @@ class FastConv2DFn(Conv2DFn):
         x = self._setup(x, w, strides, padding, activation, who)
         N, F = x.shape[0], w.shape[3]
         KH, KW, SH, SW, PT, PL, OH, OW = self.geom
+        if self.rows:
+            return self._forward_rows(x, w, b)
         if self.chunked:
             y = self._forward_chunks(x, w, b)
             if self.relu:
@@ -107,8 +114,50 @@ class FastConv2DFn(Conv2DFn):
         self.x_shape, self.w = x.shape, w
         self.relu = activation == "relu"
         if self.method == "winograd":
-            self.U = winograd.transform_kernel(w)
+            # inference keeps U while the weights stay the same (see cached_transform); a
+            # training step's weights change every step, so it transforms them afresh
+            self.U = winograd.cached_transform(w) if self.rows else winograd.transform_kernel(w)
         return np.ascontiguousarray(x)
+
+    def _forward_rows(self, x, w, b):
+        """One image's output in row bands, one per core (``chunks.run_bands``)."""
+        OH, OW, F = self.geom[6], self.geom[7], w.shape[3]
+        y = np.empty((1, OH, OW, F), dtype=x.dtype)
+        w2 = w.reshape(-1, F)
+
+        def work(r0, r1):
+            self._band_forward(x, w2, b, r0, r1, y[:, r0:r1])
+
+        if not self.split or chunks.run_bands(work, OH) is None:
+            work(0, OH)  # one band (or BLAS refused the hold)
+        return y
+
+    def _band_forward(self, x, w2, b, r0, r1, out):
+        """Output rows r0..r1 of one image (bias and ReLU included) into ``out``, from the
+        input rows they read: the band is a convolution of those rows with its own top
+        padding (the kernels bounds-check the bottom and the sides).
+
+        Shape: x (1, H, W, C), w2 (KH*KW*C, F) -> out (1, r1 - r0, OW, F), C-contiguous
+        """
+        KH, KW, SH, SW, PT, PL, OH, OW = self.geom
+        top = r0 * SH - PT  # the first input row the band reads (negative: in the padding)
+        lo = max(top, 0)
+        hi = max(lo, min((r1 - 1) * SH - PT + KH, x.shape[1]))
+        xb, pt, rows = x[:, lo:hi], lo - top, r1 - r0
+        if self.method == "winograd":
+            winograd.conv3x3(xb, self.U, b, pt, PL, rows, OW, self.relu, out=out, serial=True)
+            return
+        C = x.shape[3]
+        if self.method == "planar":
+            cols_t = np.empty((KH * KW * C, rows * OW), dtype=x.dtype)
+            K.im2col_planar(xb, KH, KW, SH, SW, pt, PL, rows, OW, cols_t)
+            cols = cols_t.T
+        else:
+            cols = np.empty((rows * OW, KH * KW * C), dtype=x.dtype)
+            K.im2col(xb, KH, KW, SH, SW, pt, PL, rows, OW, cols)
+        out2 = out.reshape(rows * OW, -1)
+        np.matmul(cols, w2, out=out2)
+        self._bias_relu(out2, b, serial=True)
 
     def _bias_relu(self, y, b, serial):
         if self.relu:
@@ -167,6 +216,9 @@ class FastConv2DFn(Conv2DFn):
         self._bias_relu(out, b, serial=True)
 
     def backward(self, gy):
+        if self.rows:  # the rows routes apply only where no gradient is recorded
+            raise RuntimeError(f"{type(self).__name__} is an inference-only route: it has no "
+                               "backward pass.")
         F = self.w.shape[3]
         gy2 = np.ascontiguousarray(gy).reshape(-1, F)  # (N*OH*OW, F)
         want_gb = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
@@ -280,6 +332,26 @@ class ChunkedPlanarConv2DFn(FastConv2DFn):
 class ChunkedIm2colConv2DFn(FastConv2DFn):
     """Route ``chunks-im2col``."""
     chunked, method = True, "im2col"
+
+
+class RowsWinogradConv2DFn(FastConv2DFn):
+    """Route ``rows-winograd`` (one image at inference)."""
+    rows, method = True, "winograd"
+
+
+class OneImageWinogradConv2DFn(FastConv2DFn):
+    """Route ``one-winograd`` (one image at inference, too small to split)."""
+    rows, split, method = True, False, "winograd"
+
+
+class RowsPlanarConv2DFn(FastConv2DFn):
+    """Route ``rows-planar``."""
+    rows, method = True, "planar"
+
+
+class RowsIm2colConv2DFn(FastConv2DFn):
+    """Route ``rows-im2col``."""
+    rows, method = True, "im2col"
 
 
 class WinogradConv2DFn(FastConv2DFn):

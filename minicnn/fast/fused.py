@@ -94,6 +94,37 @@ class Conv2DReluMaxPoolFn(FastConv2DFn):
         return (gx, gw, gb) if len(self.needs_input_grad) == 3 else (gx, gw)
 
 
+class RowsConv2DReluMaxPoolFn(FastConv2DFn):
+    """Inference on one image: ``Conv2DReluMaxPoolFn``'s numbers, the pooled rows in bands
+    over the cores (``chunks.run_bands``); each band's convolution (its pooled rows times the
+    pool height) lives only in a buffer in cache. No backward: the route applies only where
+    no gradient is recorded.
+
+    Shape: x (1, H, W, C), w (KH, KW, C, F), b (F,) -> (1, OH // PH, OW // PW, F)
+    """
+
+    rows = True
+
+    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", pool_size=(2, 2),
+                method="im2col", who="conv2d"):
+        self.method = method
+        x = self._setup(x, w, strides, padding, "relu", who)
+        OH, OW, F = self.geom[6], self.geom[7], w.shape[3]
+        PH, PW = pool_size
+        y = np.empty((1, OH // PH, OW // PW, F), dtype=x.dtype)
+        argmax = np.empty(y.shape, dtype=np.int32)  # the pooling kernel's, not kept
+        w2 = w.reshape(-1, F)
+
+        def work(p0, p1):
+            conv = np.empty((1, (p1 - p0) * PH, OW, F), dtype=x.dtype)
+            self._band_forward(x, w2, b, p0 * PH, p1 * PH, conv)
+            K.max_pool_forward(conv, PH, PW, PH, PW, 0, 0, y[:, p0:p1], argmax[:, p0:p1])
+
+        if chunks.run_bands(work, OH // PH) is None:
+            work(0, OH // PH)  # BLAS refused the hold: the image as one band
+        return y
+
+
 def conv2d_relu_max_pool(
     x: Tensor,
     w: Tensor,
@@ -135,7 +166,7 @@ def conv2d_relu_max_pool(
     conv_fn, _ = routes.choose("conv2d", facts)
     profiler.count_route("conv2d+max_pool2d", row.name)
     args = (x, w) if b is None else (x, w, b)
-    return Conv2DReluMaxPoolFn.apply(*args, strides=tuple(strides), padding=padding,
+    return routes.function_of(row).apply(*args, strides=tuple(strides), padding=padding,
                                      pool_size=tuple(pool_size), method=conv_fn.method, who=who)
 
 

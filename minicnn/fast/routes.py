@@ -22,7 +22,7 @@ import numpy as np
 from minicnn._env import env_flag
 from minicnn.fast import blas
 from minicnn.kernels.geometry import output_size_and_padding
-from minicnn.tensor import Tensor
+from minicnn.tensor import Tensor, is_grad_enabled
 
 #: Batches whose whole im2col matrix (N*OH*OW*KH*KW*C elements) is smaller than this are not
 #: split into chunks: below it, handing chunks to threads costs more than the cache saves.
@@ -50,6 +50,21 @@ RECOMPUTE_COLS_MIN_CHANNELS = 16
 #: parallel build (``minicnn.fast.parallel``): a parallel region costs tens of microseconds on
 #: a quiet machine and far more on a busy one, which small calls cannot repay.
 PARALLEL_MIN_ELEMENTS = 1 << 20
+
+#: One image at inference: convolutions with at least this many multiply-adds
+#: (OH*OW*KH*KW*C*F) split their output rows over the cores (``minicnn.fast.chunks.run_bands``).
+#: The shipped model's layers, one 128 px image, medians of 40, BLAS at one thread, two bands
+#: against one on the 2-core machine shared with other jobs: at load ~2.6, 0.82 against 1.46 ms
+#: (14M MACs, the RGB layer), 1.28 against 2.64 (69M), 0.77 against 1.39 (58M), 0.45 against
+#: 0.61 (21M); at load ~4.5, when the second core is rarely free, 0.88 against 0.90 (14M) and
+#: 0.50 against 0.46 ms (21M). Below it the handoff costs more than half the work saves: 4.7M
+#: MACs (4x4 outputs) 0.41 against 0.18 ms at load ~4.5.
+ROWS_MIN_MACS = 1 << 23
+
+#: ...and Winograd in those bands needs this many 2x2 tiles per image: 36 tiles (12x12
+#: outputs, 128 -> 128 channels) measured 0.55 ms in two Winograd bands against 0.45 in two
+#: im2col bands (load ~2.6); 196 and 961 tiles gained (0.77 against 0.94, 1.28 against 1.53).
+ROWS_WINOGRAD_MIN_TILES = 64
 
 #: ``MINICNN_WINOGRAD``: None ("auto", the default) runs Winograd only in chunks, where each
 #: chunk's 16 transformed planes stay in cache; True also whole batches and single images
@@ -87,6 +102,17 @@ def _chunkable(f) -> bool:
             and _blas_ok())
 
 
+def _one_image(f) -> bool:
+    """One float32 image at inference (no gradient recorded)."""
+    return f.N == 1 and f.float32 and f.inference and not f.one_by_one
+
+
+def _rows(f) -> bool:
+    """``_one_image``, big enough to split its output rows over the cores, and BLAS held at
+    one thread (each band runs single-threaded GEMMs)."""
+    return _one_image(f) and f.OH >= 2 and f.macs >= ROWS_MIN_MACS and _blas_ok()
+
+
 def _winograd_fits(f) -> bool:
     return (f.KH == f.KW == 3 and f.SH == f.SW == 1 and f.C >= WINOGRAD_MIN_CHANNELS
             and f.float32 and WINOGRAD is not False)
@@ -97,6 +123,28 @@ def _pool_chunkable(f) -> bool:
 
 
 ROUTES: tuple[Route, ...] = (
+    # one image at inference: its output rows in bands, one per core
+    Route("conv2d+max_pool2d", "fused-rows", "RowsConv2DReluMaxPoolFn",
+          lambda f: FUSE and f.relu and f.pool_tiles and _rows(f),
+          "each band pools its convolution rows while they are in cache, as the chunks do "
+          "for batches; the shipped model's one-image latency against onnxruntime is in "
+          "benchmarks/README.md"),
+    Route("conv2d", "rows-winograd", "RowsWinogradConv2DFn",
+          lambda f: _rows(f) and _winograd_fits(f) and f.tiles >= ROWS_WINOGRAD_MIN_TILES,
+          "a band of many tiles is like a chunk, so Winograd pays as in chunks: 63 px, 32 -> 64 "
+          "channels 1.28 against 1.53 ms in im2col bands; 30 px, 64 -> 128: 0.77 against 0.94 "
+          "ms; the kernel's transform kept while the weights stay equal (cached_transform)"),
+    Route("conv2d", "one-winograd", "OneImageWinogradConv2DFn",
+          lambda f: _one_image(f) and _winograd_fits(f) and f.macs < ROWS_MIN_MACS,
+          "one image too small to split: serial Winograd against serial im2col + GEMM, 4x4 "
+          "outputs 128 -> 256 channels 0.094 against 0.147 ms (even 4 tiles pay at one "
+          "image), 12x12 outputs 128 -> 128 0.46 against 0.74 ms; transform cached"),
+    Route("conv2d", "rows-planar", "RowsPlanarConv2DFn",
+          lambda f: _rows(f) and f.C <= PLANAR_MAX_CHANNELS,
+          "bands (above), columns by the channel-planar copy for few channels"),
+    Route("conv2d", "rows-im2col", "RowsIm2colConv2DFn", _rows,
+          "one image's output rows in one band per core: a single image otherwise runs on "
+          "one core (BLAS held at one thread for the step, see chunks.batch_step)"),
     # conv2d + max_pool2d, asked by the model's layer loop (``minicnn.fast.fused.fuse_pair``)
     Route("conv2d+max_pool2d", "fused-chunks", "Conv2DReluMaxPoolFn",
           lambda f: FUSE and f.relu and f.pool_tiles and _chunkable(f),
@@ -183,6 +231,10 @@ def facts_of(op: str, facts: dict) -> SimpleNamespace:
         f.float32 = f.float32 and w.dtype == np.float32 and (b is None or b.dtype == np.float32)
         f.one_by_one = f.KH == f.KW == f.SH == f.SW == 1 and f.PT == f.PL == 0
         f.elements = N * f.OH * f.OW * f.KH * f.KW * C
+        f.macs = f.elements * f.F
+        # no gradient will be asked of this call: inference-only routes may apply
+        f.inference = not (is_grad_enabled() and any(
+            isinstance(facts.get(k), Tensor) and facts[k].requires_grad for k in ("x", "w", "b")))
         f.tiles = ((f.OH + 1) // 2) * ((f.OW + 1) // 2)  # Winograd 2x2 tiles per image
         f.relu = facts.get("activation") == "relu"
         pool = facts.get("pool_size")
@@ -221,10 +273,16 @@ def choose(op: str, facts: dict) -> tuple[type | None, str]:
     row = route_for(op, facts)
     if row is None:
         return None, "plain"
+    return function_of(row), row.name
+
+
+def function_of(row: Route) -> type:
+    """The Function class a row names (in ``minicnn.fast.conv``, ``minicnn.fast.fused`` or
+    ``minicnn.fast.pointwise``)."""
     from minicnn.fast import conv, fused, pointwise
 
     for module in (conv, fused, pointwise):
         fn = getattr(module, row.fn, None)
         if fn is not None:
-            return fn, row.name
+            return fn
     raise LookupError(f"route {row.op}/{row.name}: no Function {row.fn} in minicnn.fast")

@@ -1,0 +1,232 @@
+"""One image at inference on the fast path: its convolutions in row bands over the cores
+(``rows-*`` routes, ``fused-rows``), the Winograd kernel transform kept while the weights stay
+the same, and the shipped model's single-image prediction against the plain path."""
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minicnn as mc
+from minicnn.tensor import no_grad
+from tests.paths import use_path
+
+MODEL = Path(__file__).resolve().parents[1] / "examples" / "weights" / "catdog.npz"
+
+
+@pytest.fixture
+def rows_everywhere(monkeypatch):
+    """The fast path at its defaults, with every single-image convolution split in bands."""
+    from minicnn.fast import routes
+
+    use_path("defaults", monkeypatch)
+    monkeypatch.setattr(routes, "ROWS_MIN_MACS", 0)
+    return routes
+
+
+def _plain(monkeypatch, fn):
+    from minicnn.ops import route
+
+    with monkeypatch.context() as m:
+        m.setattr(route, "FAST", False)
+        return fn()
+
+
+# (H, W, C, F, kernel, strides, padding, bias, activation, expected route)
+CASES = [
+    (20, 17, 16, 8, 3, 1, "valid", True, "relu", "rows-winograd"),
+    (21, 18, 16, 8, 3, 1, "same", False, "linear", "rows-winograd"),
+    (19, 16, 3, 8, 3, 1, "same", True, "relu", "rows-planar"),
+    (23, 15, 5, 6, 3, 2, "same", True, "relu", "rows-im2col"),
+    (22, 20, 8, 4, 5, 2, "valid", True, "linear", "rows-im2col"),
+    (9, 9, 16, 4, 3, 1, "valid", True, "relu", "rows-im2col"),  # too few tiles for Winograd
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c[-1] + f"-{c[6]}-s{c[5]}-k{c[4]}")
+def test_single_image_conv_routes_match_the_plain_op(rows_everywhere, monkeypatch, case):
+    H, W, C, F, k, s, padding, bias, act, expected = case
+    rng = np.random.default_rng(1)
+    x = mc.Tensor(rng.standard_normal((1, H, W, C)).astype(np.float32))
+    w = mc.Tensor(rng.standard_normal((k, k, C, F)).astype(np.float32), requires_grad=True)
+    b = mc.Tensor(rng.standard_normal(F).astype(np.float32), requires_grad=True) if bias \
+        else None
+    facts = dict(x=x, w=w, b=b, strides=(s, s), padding=padding, activation=act)
+    with no_grad():
+        assert rows_everywhere.route_for("conv2d", facts).name == expected
+        got = mc.ops.conv.conv2d(x, w, b, (s, s), padding, act).data
+        want = _plain(monkeypatch, lambda: mc.ops.conv.conv2d(x, w, b, (s, s), padding,
+                                                              act).data)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+def test_small_single_image_convolutions_take_winograd_in_one_band(monkeypatch):
+    from minicnn.fast import routes
+
+    use_path("defaults", monkeypatch)
+    rng = np.random.default_rng(6)
+    x = mc.Tensor(rng.standard_normal((1, 7, 9, 32)).astype(np.float32))
+    w = mc.Tensor(rng.standard_normal((3, 3, 32, 16)).astype(np.float32), requires_grad=True)
+    b = mc.Tensor(rng.standard_normal(16).astype(np.float32), requires_grad=True)
+    facts = dict(x=x, w=w, b=b, strides=(1, 1), padding="same", activation="relu")
+    with no_grad():
+        assert routes.route_for("conv2d", facts).name == "one-winograd"
+        got = mc.ops.conv.conv2d(x, w, b, padding="same", activation="relu").data
+        want = _plain(monkeypatch, lambda: mc.ops.conv.conv2d(x, w, b, padding="same",
+                                                              activation="relu").data)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    monkeypatch.setattr(routes, "WINOGRAD", False)
+    with no_grad():
+        assert routes.route_for("conv2d", facts).name == "im2col"
+
+
+@pytest.mark.parametrize("padding,H", [("valid", 23), ("same", 18), ("valid", 9)])
+def test_single_image_fused_rows_match_conv_then_pool(rows_everywhere, monkeypatch, padding,
+                                                      H):
+    from minicnn.fast.fused import conv2d_relu_max_pool
+
+    rng = np.random.default_rng(2)
+    x = mc.Tensor(rng.standard_normal((1, H, H + 3, 16)).astype(np.float32))
+    w = mc.Tensor(rng.standard_normal((3, 3, 16, 8)).astype(np.float32), requires_grad=True)
+    b = mc.Tensor(rng.standard_normal(8).astype(np.float32), requires_grad=True)
+    facts = dict(x=x, w=w, b=b, strides=(1, 1), padding=padding, activation="relu",
+                 pool_size=(2, 2))
+    with no_grad():
+        assert rows_everywhere.route_for("conv2d+max_pool2d", facts).name == "fused-rows"
+        got = conv2d_relu_max_pool(x, w, b, padding=padding).data
+        want = _plain(monkeypatch, lambda: mc.ops.conv.max_pool2d(
+            mc.ops.conv.conv2d(x, w, b, padding=padding, activation="relu")).data)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+def test_rows_routes_only_where_no_gradient_is_recorded(rows_everywhere):
+    x = mc.Tensor(np.ones((1, 12, 12, 16), np.float32))
+    w = mc.Tensor(np.ones((3, 3, 16, 4), np.float32), requires_grad=True)
+    facts = dict(x=x, w=w, b=None, strides=(1, 1), padding="valid", activation="relu")
+    assert not rows_everywhere.route_for("conv2d", facts).name.startswith("rows")
+    with no_grad():
+        assert rows_everywhere.route_for("conv2d", facts).name.startswith("rows")
+    frozen = mc.Tensor(np.ones((3, 3, 16, 4), np.float32))  # nothing asks for a gradient
+    assert rows_everywhere.route_for("conv2d", dict(facts, w=frozen)).name.startswith("rows")
+    # a batch of one trained with gradients still trains (and matches the plain path below)
+    y = mc.ops.conv.conv2d(mc.Tensor(x.data, requires_grad=True), w, activation="relu")
+    y.sum().backward()
+    assert w.grad is not None and np.isfinite(w.grad).all()
+
+
+def test_shipped_model_single_image_matches_the_plain_path(monkeypatch):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 255, (3, 128, 128, 3)).astype(np.float32)
+    model = mc.load_model(MODEL)
+    use_path("defaults", monkeypatch)
+    from minicnn import profiler
+
+    was = profiler.enabled()
+    profiler.enable(True)
+    before = dict(profiler._routes)
+    try:
+        got = [model.predict_on_batch(x[i:i + 1]) for i in range(3)]
+    finally:
+        profiler.enable(was)
+    taken = {k for k, v in profiler._routes.items() if v > before.get(k, 0)}
+    assert ("conv2d+max_pool2d", "fused-rows") in taken, taken
+    assert ("conv2d", "rows-winograd") in taken, taken
+    assert ("conv2d", "one-winograd") in taken, taken
+    want = _plain(monkeypatch, lambda: model.predict_on_batch(x))
+    np.testing.assert_allclose(np.concatenate(got), want, rtol=1e-5, atol=0)
+
+
+def _small_model():
+    mc.set_seed(0)
+    model = mc.Sequential([mc.Input((20, 20, 16)),
+                           mc.layers.Conv2D(16, 3, activation="relu"),
+                           mc.layers.MaxPooling2D(),
+                           mc.layers.Conv2D(8, 3, padding="same", activation="relu"),
+                           mc.layers.Flatten(), mc.layers.Dense(2)])
+    model.compile(optimizer=mc.optimizers.SGD(0.5), loss="mse")
+    return model
+
+
+def _check_against_plain(model, x, monkeypatch):
+    got = model.predict_on_batch(x)
+    want = _plain(monkeypatch, lambda: model.predict_on_batch(x))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    return got
+
+
+def test_cached_kernel_transform_follows_weight_changes(rows_everywhere, monkeypatch,
+                                                        tmp_path):
+    """set_weights, an optimizer step (in place) and load_weights each change what a single
+    image predicts, on the cached Winograd route as on the plain path."""
+    from minicnn.fast import winograd
+
+    rng = np.random.default_rng(4)
+    model = _small_model()
+    x = rng.standard_normal((1, 20, 20, 16)).astype(np.float32)
+    first = _check_against_plain(model, x, monkeypatch)
+    kernels = [id(w.data) for w in model.weights if w.data.ndim == 4]
+    assert any(k in winograd._U_cache for k in kernels)  # the transform was kept
+
+    saved = tmp_path / "w.weights.npz"
+    model.save_weights(saved)
+    weights = model.get_weights()
+    model.set_weights([w * 1.5 for w in weights])
+    after_set = _check_against_plain(model, x, monkeypatch)
+    assert not np.allclose(after_set, first)
+
+    before_step = model.get_weights()[0].copy()
+    model.train_on_batch(rng.standard_normal((2, 20, 20, 16)).astype(np.float32),
+                         rng.standard_normal((2, 2)).astype(np.float32))
+    assert not np.array_equal(model.get_weights()[0], before_step)
+    after_step = _check_against_plain(model, x, monkeypatch)
+    assert not np.allclose(after_step, after_set)
+
+    for w in model.weights:  # in place, as some user code does
+        w.data[...] = 0.25 * w.data
+    _check_against_plain(model, x, monkeypatch)
+
+    model.load_weights(saved)
+    np.testing.assert_allclose(_check_against_plain(model, x, monkeypatch), first, rtol=1e-6)
+
+
+def test_cached_transform_is_dropped_with_its_array():
+    from minicnn.fast import winograd
+
+    w = np.random.default_rng(5).standard_normal((3, 3, 4, 4)).astype(np.float32)
+    U = winograd.cached_transform(w)
+    np.testing.assert_array_equal(U, winograd.transform_kernel(w))
+    key = id(w)
+    assert key in winograd._U_cache
+    del w
+    assert key not in winograd._U_cache
+
+
+def test_single_image_predictions_from_several_threads(rows_everywhere, monkeypatch):
+    """Threads predicting single images at once (bands of each on the shared pool, the
+    transform cache shared) each get the serial answer, while another thread changes nothing
+    and the weights stay put."""
+    model = _small_model()
+    xs = [np.random.default_rng(10 + i).standard_normal((1, 20, 20, 16)).astype(np.float32)
+          for i in range(6)]
+    expected = [model.predict_on_batch(x) for x in xs]
+    got: dict[int, list] = {}
+    errors = []
+
+    def run(i):
+        try:
+            got[i] = [model.predict_on_batch(xs[(i + j) % 6]) for j in range(12)]
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    for i, outs in got.items():
+        for j, out in enumerate(outs):
+            np.testing.assert_array_equal(out, expected[(i + j) % 6])
+    assert len(got) == 4
