@@ -95,3 +95,32 @@ def test_pointwise_conv_gradients_float64(activation):
     y = x.reshape(-1, 4) @ w.reshape(4, 5) + b
     assert np.abs(y).min() > 1e-3  # no pre-activation within the finite differences' reach
     check_gradients(lambda x, w, b: pointwise_conv(x, w, b, activation), x, w, b)
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu"])
+def test_1x1_conv2d_row_chunks_match_the_plain_path(monkeypatch, activation):
+    """A 1x1 stride-1 Conv2D takes the same row chunks (route conv2d / chunks-1x1): a training
+    step holds BLAS at one thread, so the whole-batch matmul would run on one core."""
+    from minicnn.ops.conv import conv2d
+
+    monkeypatch.setattr(pointwise, "POINTWISE_CHUNK_BYTES", 1 << 20)
+    monkeypatch.setattr(routes, "POINTWISE_MIN_BYTES", 2 << 20)
+    rng = np.random.default_rng(1)
+    x0 = rng.standard_normal((4, 24, 24, 300)).astype(np.float32)
+    w0 = (rng.standard_normal((1, 1, 300, 70)) * 0.1).astype(np.float32)
+    b0 = rng.standard_normal(70).astype(np.float32)
+    gy = rng.standard_normal((4, 24, 24, 70)).astype(np.float32)
+
+    def run(path):
+        use_path(path, monkeypatch)
+        x, w, b = (mc.Tensor(a.copy(), requires_grad=True) for a in (x0, w0, b0))
+        y = conv2d(x, w, b, (1, 1), "valid", activation)
+        y.backward(gy)
+        return type(y._ctx).__name__, [y.data, x.grad, w.grad, b.grad]
+
+    (fast_route, fast), (plain_route, plain) = run("defaults"), run("plain")
+    assert plain_route == "Conv2DFn"
+    if blas_threads() is not None:
+        assert fast_route == "ChunkedMatmulConv2DFn"
+    for a, b in zip(fast, plain):
+        _close(a, b)

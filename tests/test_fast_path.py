@@ -152,3 +152,19 @@ def test_import_does_not_tune_the_allocator_the_first_step_does():
         print(at_import, memory._state)
     """)
     assert out.split() == ["None", "True"]
+
+
+def test_architecture_doc_lists_every_route():
+    """docs/architecture.md's route table names every row of ``minicnn.fast.routes.ROUTES``
+    (the table is the reader's map of the fast path; a route added without it is a defect)."""
+    from pathlib import Path
+
+    from minicnn.fast.routes import ROUTES
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "architecture.md").read_text()
+    rows = {(cells[1].strip(), cells[2].strip()) for cells in
+            (line.split("|") for line in doc.splitlines() if line.startswith("| "))
+            if len(cells) > 3}
+    listed = {(op.strip(), name) for ops, name in rows for op in ops.split(",")}
+    missing = [(r.op, r.name) for r in ROUTES if (r.op, r.name) not in listed]
+    assert missing == []

@@ -1,5 +1,5 @@
-"""Route ``pointwise_conv`` / ``chunks``: a 1x1 convolution's matmul as row chunks on the chunk
-threads.
+"""Routes ``pointwise_conv`` / ``chunks`` and ``conv2d`` / ``chunks-1x1``: a 1x1 convolution's
+matmul as row chunks on the chunk threads.
 
 A training step holds BLAS at one thread for its chunked convolutions (``minicnn.fast.chunks``),
 so SeparableConv2D's pointwise step, one whole-batch matmul, would run on one core. Here the
@@ -83,3 +83,15 @@ class ChunkedPointwiseConvFn(PointwiseConvFn):
         gb = np.sum([p[1] for p in parts], axis=0).astype(np.float32) if want_gb else None
         gx = gx2.reshape(*gy.shape[:3], C) if want_gx else None
         return (gx, gw, gb)[:len(self.needs_input_grad)]
+
+
+class ChunkedMatmulConv2DFn(ChunkedPointwiseConvFn):
+    """Route ``chunks-1x1`` of ``conv2d``: a 1x1, stride-1, unpadded Conv2D is the same matmul
+    over pixel rows (same call and numbers as ``minicnn.ops.conv.Conv2DFn``)."""
+
+    chunked = True
+    method = "1x1"
+
+    def forward(self, x, w, b=None, strides=(1, 1), padding="valid", activation="linear",
+                who="conv2d"):
+        return super().forward(x, w, b, activation)

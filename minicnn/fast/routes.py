@@ -118,6 +118,13 @@ def _winograd_fits(f) -> bool:
             and f.float32 and WINOGRAD is not False)
 
 
+def _pointwise_rows(f) -> bool:
+    """A float32 1x1 matmul with enough pixel rows for two chunks, and BLAS held at one thread
+    (each chunk runs a single-threaded GEMM)."""
+    return (POINTWISE_SPLIT and f.float32
+            and f.N * f.H * f.W * 4 * max(f.C, f.F) >= POINTWISE_MIN_BYTES and _blas_ok())
+
+
 def _pool_chunkable(f) -> bool:
     return f.N > 1 and f.float32 and f.x_size >= SPLIT_MIN_ELEMENTS and _blas_ok()
 
@@ -164,6 +171,11 @@ ROUTES: tuple[Route, ...] = (
     Route("conv2d", "winograd", "WinogradConv2DFn",
           lambda f: WINOGRAD is True and _winograd_fits(f),
           "forced on (MINICNN_WINOGRAD=1): whole-batch Winograd measured slower than im2col"),
+    Route("conv2d", "chunks-1x1", "ChunkedMatmulConv2DFn",
+          lambda f: f.one_by_one and _pointwise_rows(f),
+          "the pointwise chunks (below): a step holds BLAS at one thread, so the whole-batch "
+          "1x1 matmul ran on one core (a (131072, 256) @ (256, 256) GEMM measured at 1 thread "
+          "inside batch_step)"),
     Route("conv2d", "1x1-matmul", "MatmulConv2DFn", lambda f: f.one_by_one,
           "a 1x1, stride-1, unpadded convolution is one matmul: no columns to build"),
     Route("conv2d", "planar", "PlanarConv2DFn", lambda f: f.C <= PLANAR_MAX_CHANNELS,
@@ -173,9 +185,7 @@ ROUTES: tuple[Route, ...] = (
           "in backward from RECOMPUTE_COLS_MIN_CHANNELS channels up"),
     # SeparableConv2D's pointwise step (minicnn.fast.pointwise)
     Route("pointwise_conv", "chunks", "ChunkedPointwiseConvFn",
-          lambda f: (POINTWISE_SPLIT and f.float32
-                     and f.N * f.H * f.W * 4 * max(f.C, f.F) >= POINTWISE_MIN_BYTES
-                     and _blas_ok()),
+          _pointwise_rows,
           "a training step holds BLAS at one thread, so one whole-batch matmul ran on one "
           "core; row chunks use both (mini-Xception pointwise shapes at load ~2.3: forward "
           "96->61, 208->159, 211->88, 85->39 ms; backward 165->115, 437->204, 285->174, "
