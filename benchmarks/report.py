@@ -159,6 +159,31 @@ def write_markdown(results: dict, path: Path | None = None) -> str:
                        f"{'yes' if st[key] <= bound else '**no**'} |")
         out.append(f"\nFresh: import {st['fresh']['import_s']:.2f} s, build + step "
                    f"{st['fresh']['build_and_step_s']:.2f} s (rest: interpreter start/exit).")
+    ort = results.get("onnxruntime")
+    if ort:
+        from benchmarks.onnxruntime_inference import report as ort_report
+
+        r = ort["ratio"]
+        out += ["", "## Inference against onnxruntime (the shipped 128 px model, minicnn's own "
+                "ONNX export)", "",
+                "| | ratio, minicnn / onnxruntime | target | met |", "|---|---|---|---|",
+                f"| batch-{ort['batch']} throughput | {r['batch_throughput_mc_over_ort']:.2f} | "
+                f">= 1.0 | {'yes' if r['batch_throughput_mc_over_ort'] >= 1.0 else '**no**'} |",
+                f"| one-image latency | {r['one_image_latency_mc_over_ort']:.2f} | <= 1.0 | "
+                f"{'yes' if r['one_image_latency_mc_over_ort'] <= 1.0 else '**no**'} |",
+                "", "```", ort_report(ort), "```"]
+    sf = results.get("scipy_first")
+    if sf:
+        med = sf["medians"]
+        out += ["", f"## Training with scipy imported first ({sf['size']} px, batch "
+                f"{sf['batch']}, medians of {sf['repeats']} alternating rounds)", "",
+                "| | without scipy | scipy first | ratio | target | met |",
+                "|---|---|---|---|---|---|",
+                f"| training img/s | {med['without scipy']['train_ips']:.1f} | "
+                f"{med['scipy first']['train_ips']:.1f} | {sf['train_ratio']:.2f} | >= 0.95 | "
+                f"{'yes' if sf['train_ratio'] >= 0.95 else '**no**'} |",
+                f"| inference img/s | {med['without scipy']['infer_ips']:.1f} | "
+                f"{med['scipy first']['infer_ips']:.1f} | {sf['infer_ratio']:.2f} | | |"]
     layers = results.get("layers")
     if layers:
         out += ["", "## minicnn per layer", ""] + layer_table(layers)

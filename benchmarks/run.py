@@ -52,7 +52,7 @@ print("STARTUP", t1 - t0, time.perf_counter() - t1)
 def installed(framework: str) -> bool:
     import importlib.util
 
-    name = {"minicnn": "minicnn", "keras": "keras", "torch": "torch"}[framework]
+    name = {"minicnn": "minicnn", "keras": "keras", "torch": "torch"}.get(framework, framework)
     return importlib.util.find_spec(name) is not None
 
 
@@ -196,6 +196,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="2 batches per measurement, 1 round, small sgemm: checks the machinery")
     p.add_argument("--no-startup", action="store_true", help="skip the startup measurement")
     p.add_argument("--no-layers", action="store_true", help="skip the per-layer measurement")
+    p.add_argument("--no-onnxruntime", action="store_true",
+                   help="skip inference against onnxruntime (benchmarks/onnxruntime_inference.py)")
+    p.add_argument("--no-scipy-first", action="store_true",
+                   help="skip training with scipy imported first (benchmarks/scipy_first.py)")
     p.add_argument("--startup-size", type=int, default=128)
     p.add_argument("--startup-repeats", type=int, default=3)
     p.add_argument("--layer-size", type=int, default=0, help="per-layer size (largest --sizes)")
@@ -230,7 +234,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.out = str(ROOT / "benchmarks" / ("" if args.network == "catdog" else args.network))
     if args.network == "xception":
         args.frameworks = [f for f in args.frameworks if f in XCEPTION_FRAMEWORKS]
-        args.no_startup = args.no_layers = True  # both measure the seed network
+        # all four measure the seed network
+        args.no_startup = args.no_layers = args.no_onnxruntime = args.no_scipy_first = True
     if args.quick and "--repeats" not in " ".join(argv if argv is not None else sys.argv):
         args.repeats = 1
     return args
@@ -278,6 +283,21 @@ def main(argv: list[str] | None = None) -> int:
         results["startup"] = measure_startup(args, log)
     if "minicnn" in frameworks and not args.no_layers:
         results["layers"] = measure_layers(args, log)
+    if "minicnn" in frameworks and not args.no_onnxruntime and installed("onnxruntime"):
+        from benchmarks import onnxruntime_inference
+
+        log("inference against onnxruntime (the shipped model, minicnn's own ONNX export)")
+        results["onnxruntime"] = onnxruntime_inference.measure(
+            rounds=2 if args.quick else max(args.repeats, 5), threads=args.threads,
+            batches=1 if args.quick else 4, calls=5 if args.quick else 30)
+        log(onnxruntime_inference.report(results["onnxruntime"]))
+    if "minicnn" in frameworks and not args.no_scipy_first and installed("scipy"):
+        from benchmarks import scipy_first
+
+        log("training with scipy imported first, against without")
+        results["scipy_first"] = scipy_first.measure(
+            size=64, batch=args.batch, repeats=1 if args.quick else max(args.repeats, 5),
+            threads=args.threads, log=log, quick=args.quick)
     info["duration_s"] = time.perf_counter() - start
     info["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
     out = Path(args.out)

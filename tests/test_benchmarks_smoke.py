@@ -58,6 +58,12 @@ def test_run_end_to_end_tiny(tmp_path):
     assert table and all(c in table[0] for c in report.COLUMNS)
     assert any(ln.startswith("| minicnn | 32 |") for ln in md.splitlines())
     assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the peers of the seed network's inference and the scipy-first row (the test extra
+    # installs onnxruntime and scipy)
+    assert results["onnxruntime"]["max_rel_diff"] <= 1e-5
+    assert "## Inference against onnxruntime" in md and "| one-image latency |" in md
+    assert results["scipy_first"]["train_ratio"] > 0
+    assert "## Training with scipy imported first" in md
 
 
 def test_layer_table_in_process():
