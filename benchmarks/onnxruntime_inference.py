@@ -3,8 +3,8 @@
 Exports ``examples/weights/catdog.npz`` (128 px, 798,657 parameters) with ``model.export``,
 runs it in onnxruntime in one worker process (CPUExecutionProvider, ``intra_op_num_threads``
 = the thread count, ``inter_op_num_threads`` = 1, every graph optimisation) and in minicnn on
-the same images in another, and reports, as medians over rounds in which the two alternate (which one goes first swaps
-every round):
+the same images in another, and reports, as medians over rounds in which the two alternate
+(which one goes first swaps every round):
 
 - batch-32 throughput (img/s): ``model.predict_on_batch(x)`` against ``sess.run``;
 - single-image latency (ms): ``model.predict_on_batch(x[:1])`` and ``model(x[:1])`` under

@@ -46,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # catdog_plots.py sits beside this script
     sys.path.insert(0, str(HERE))
 import catdog_plots  # noqa: E402
+
 DEFAULT_DATA = HERE / "data" / "catdog_small"
 DEFAULT_MODEL = HERE / "weights" / "catdog.npz"
 CLASS_NAMES = ("cat", "dog")  # folder order: cats = 0, dogs = 1

@@ -1,7 +1,13 @@
-"""minicnn: a deep-learning library written from scratch on NumPy, shaped like Keras."""
+"""minicnn: a deep-learning library written from scratch on NumPy, shaped like Keras.
+
+``import minicnn as keras`` gives a Keras 3 script the names it uses at Keras's paths
+(``keras.layers``, ``keras.utils``, ``keras.optimizers``... see docs/from-keras.md).
+Importing it changes nothing in the process's environment.
+"""
 
 from minicnn import (
     callbacks,
+    explain,
     functional,
     io,
     layers,
@@ -9,27 +15,36 @@ from minicnn import (
     metrics,
     optimizers,
     progbar,
+    utils,
 )
 from minicnn.layers import (
     Activation,
     AveragePooling2D,
     AvgPool2D,
+    BatchNormalization,
     Conv2D,
     Dense,
+    DepthwiseConv2D,
     Dropout,
     Flatten,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
     Input,
+    LeakyReLU,
     MaxPool2D,
     MaxPooling2D,
+    ReLU,
     Rescaling,
+    Reshape,
+    SeparableConv2D,
+    ZeroPadding2D,
     clear_session,
 )
-from minicnn.models import Sequential, load_model
+from minicnn.models import Model, Sequential, load_model
 from minicnn.random import set_seed
 from minicnn.tensor import Parameter, Tensor, concatenate, is_grad_enabled, no_grad
-from minicnn.models import Model
-
-from minicnn import utils  # noqa: E402  (keras.utils: loader, seeding, image I/O)
 
 __version__ = "0.1.0"
 
@@ -37,20 +52,33 @@ __all__ = [
     "Activation",
     "AveragePooling2D",
     "AvgPool2D",
+    "BatchNormalization",
     "Conv2D",
     "Dense",
+    "DepthwiseConv2D",
     "Dropout",
     "Flatten",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling2D",
     "Input",
+    "LeakyReLU",
     "MaxPool2D",
     "MaxPooling2D",
+    "Model",
     "Parameter",
+    "ReLU",
     "Rescaling",
+    "Reshape",
+    "SeparableConv2D",
     "Sequential",
     "Tensor",
+    "ZeroPadding2D",
     "callbacks",
     "clear_session",
     "concatenate",
+    "explain",
     "functional",
     "is_grad_enabled",
     "io",
@@ -64,35 +92,3 @@ __all__ = [
     "set_seed",
     "utils",
 ]
-
-__all__ += ["Model"]
-from minicnn.layers import (  # noqa: E402  (issue 15's single-input layers)
-    BatchNormalization,
-    DepthwiseConv2D,
-    GlobalAveragePooling2D,
-    GlobalAvgPool2D,
-    GlobalMaxPool2D,
-    GlobalMaxPooling2D,
-    LeakyReLU,
-    ReLU,
-    Reshape,
-    SeparableConv2D,
-    ZeroPadding2D,
-)
-
-__all__ += [
-    "BatchNormalization",
-    "DepthwiseConv2D",
-    "GlobalAveragePooling2D",
-    "GlobalAvgPool2D",
-    "GlobalMaxPool2D",
-    "GlobalMaxPooling2D",
-    "LeakyReLU",
-    "ReLU",
-    "Reshape",
-    "SeparableConv2D",
-    "ZeroPadding2D",
-]
-
-from minicnn import explain  # noqa: E402
-__all__ += ["explain"]

@@ -134,7 +134,8 @@ def test_ctrl_c_in_catdog_train_keeps_the_completed_epochs(tmp_path):
     model_path = out / "model.npz"
     assert lines[0] == (
         f"interrupted in epoch 3 of 500; the model after epoch 2 is in {model_path}; resume "
-        f"with: python {REPO / 'examples' / 'catdog.py'} train --data {data_dir} --validation-split 0.25 "
+        f"with: python {REPO / 'examples' / 'catdog.py'} train --data {data_dir} "
+        f"--validation-split 0.25 "
         f"--epochs 500 --image-size 32 --batch-size 4 --verbose 2 --checkpoint-every-epoch "
         f"--resume {model_path} --initial-epoch 2 --out {out}-resumed")
     record = json.loads((out / "history.json").read_text())

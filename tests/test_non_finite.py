@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 import minicnn as mc
-from minicnn.kernels import jit as K
 from minicnn.fast import winograd
 from minicnn.fast.parallel import parallel_build
+from minicnn.kernels import jit as K
 from minicnn.models import training
 from minicnn.models.guards import NonFiniteStepError
 from minicnn.ops.conv import conv2d
 from minicnn.ops.nn import linear
+
 
 def _with_nan(shape, at, dtype=np.float32):
     a = np.linspace(-1, 1, int(np.prod(shape)), dtype=dtype).reshape(shape)

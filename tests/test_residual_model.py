@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 import minicnn as mc
-
 from minicnn.models.residual import catdog_residual_network
 
 

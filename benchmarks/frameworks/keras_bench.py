@@ -53,7 +53,8 @@ def run(cfg: dict) -> dict:
     y = rng.integers(0, 2, (n, 1)).astype(np.float32)
 
     if cfg.get("network", "catdog") == "xception":
-        from benchmarks.xception import WIDTHS, build as build_xception, parse_widths
+        from benchmarks.xception import WIDTHS, parse_widths
+        from benchmarks.xception import build as build_xception
         from minicnn.keras_compat import to_keras
 
         widths = parse_widths(cfg["widths"]) if cfg.get("widths") else WIDTHS

@@ -34,8 +34,8 @@ from minicnn.layers import (
 
 #: Keras's augmentation and noise layers: identities at inference, left out of the graph.
 INFERENCE_IDENTITIES = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
-                        "RandomContrast", "RandomBrightness", "RandomCrop", "GaussianNoise", "GaussianDropout",
-                        "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D")
+                        "RandomContrast", "RandomBrightness", "RandomCrop", "GaussianNoise",
+                        "GaussianDropout", "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D")
 
 
 def spatial_pads(ctx: OnnxBuilder, layer: Any, x: str, window: tuple[int, int],

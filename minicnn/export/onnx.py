@@ -28,10 +28,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from minicnn.io import atomic_write
 from minicnn.export.builder import NHWC, OnnxBuilder
-from minicnn.export.registry import converter_for
 from minicnn.export.graph import model_graph
+from minicnn.export.registry import converter_for
+from minicnn.io import atomic_write
 
 #: The ONNX opset the graph is written for (docs/deploy.md states it too).
 OPSET = 17

@@ -86,7 +86,8 @@ POINTWISE_MIN_BYTES = 2 << 21
 @dataclass(frozen=True)
 class Route:
     """One row of the table: ``op`` runs as ``fn`` (a name in ``minicnn.fast.conv``,
-    ``minicnn.fast.fused`` or ``minicnn.fast.pointwise``) when ``when(facts)`` holds; ``why`` gives the measured reason."""
+    ``minicnn.fast.fused`` or ``minicnn.fast.pointwise``) when ``when(facts)`` holds; ``why``
+    gives the measured reason."""
 
     op: str
     name: str

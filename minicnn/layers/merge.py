@@ -16,7 +16,8 @@ from typing import Any
 from minicnn.layers.base import Layer
 from minicnn.layers.node import call_symbolic, is_symbolic
 from minicnn.ops import merge as merge_ops
-from minicnn.tensor import Tensor, concatenate as concatenate_tensors
+from minicnn.tensor import Tensor
+from minicnn.tensor import concatenate as concatenate_tensors
 
 
 def _is_shape_list(input_shape: Any) -> bool:

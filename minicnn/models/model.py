@@ -197,9 +197,9 @@ class Model(Layer):
         another model; returns outputs in the structure ``outputs`` had.
 
         ``training`` None (not specified, nor set by an enclosing layer call) is handed down
-        as None, as Keras 3 does: each layer then runs with its own ``call`` default -- inference for ordinary layers, augmentation
-        for the Random* preprocessing layers; ``fit`` passes True, ``evaluate``/``predict``
-        False."""
+        as None, as Keras 3 does: each layer then runs with its own ``call`` default --
+        inference for ordinary layers, augmentation for the Random* preprocessing layers;
+        ``fit`` passes True, ``evaluate``/``predict`` False."""
         if is_symbolic(x):
             return call_symbolic(self, x)
         training = resolve_training(training)

@@ -12,7 +12,6 @@ Notation:
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from minicnn.kernels import depthwise as K

@@ -3,7 +3,6 @@ clipping arguments, and learning-rate schedules (their values, and as an optimiz
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from parity_tools import rel_err
 from test_training_parity import STEP_TOL, _all, _batches, _tiny_keras

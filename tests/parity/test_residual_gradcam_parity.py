@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import minicnn as mc
-
 from test_gradcam_parity import TOL, _keras_grad_cam
 
+import minicnn as mc
 from minicnn.explain import grad_cam
 from minicnn.keras_compat import to_keras
 from minicnn.models.residual import catdog_residual_network
