@@ -12,6 +12,7 @@ import minicnn as mc
 from minicnn.layers.node import SymbolicTensor
 from minicnn.models.graph import GraphPlan
 from minicnn.ops.merge import maximum, minimum
+from tests.paths import use_path
 
 L = mc.layers
 
@@ -192,7 +193,8 @@ def test_fit_evaluate_and_train_on_batch_work_on_a_graph():
 
 
 # ------------------------------------------------------------------------ fusion
-def test_conv_pool_pairs_fuse_only_when_the_pool_is_the_only_consumer():
+def test_conv_pool_pairs_fuse_only_when_the_pool_is_the_only_consumer(monkeypatch):
+    use_path("defaults", monkeypatch)  # fusion is the fast path's, on even under MINICNN_FAST=0
     inp = mc.Input((8, 8, 3))
     c1 = L.Conv2D(4, 3, activation="relu", padding="same", name="c1")(inp)
     p1 = L.MaxPooling2D(2, name="p1")(c1)  # fusable: p1 is c1's only consumer
@@ -215,7 +217,8 @@ def test_conv_pool_pairs_fuse_only_when_the_pool_is_the_only_consumer():
     assert two._plan.fused == {}
 
 
-def test_sequential_runs_on_the_same_plan_with_fusion():
+def test_sequential_runs_on_the_same_plan_with_fusion(monkeypatch):
+    use_path("defaults", monkeypatch)
     model = mc.Sequential([mc.Input((8, 8, 3)), L.Conv2D(4, 3, activation="relu"),
                            L.MaxPooling2D(2), L.Flatten()])
     plan = model._chain_plan()

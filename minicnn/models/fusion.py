@@ -48,7 +48,9 @@ def fusable(conv: Layer, pool: Layer) -> bool:
     Example:
         >>> import minicnn as mc
         >>> from minicnn.models.fusion import fusable
-        >>> fusable(mc.layers.Conv2D(8, 3, activation="relu"), mc.layers.MaxPooling2D(2))
+        >>> from minicnn.ops import route
+        >>> pair = mc.layers.Conv2D(8, 3, activation="relu"), mc.layers.MaxPooling2D(2)
+        >>> fusable(*pair) == route.FAST  # a fusable pair, fused on the fast path only
         True
     """
     if not route.FAST:

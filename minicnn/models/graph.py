@@ -39,8 +39,9 @@ class GraphPlan:
         >>> from minicnn.models.graph import GraphPlan, Step
         >>> conv, pool = mc.layers.Conv2D(2, 3, activation="relu"), mc.layers.MaxPooling2D(2)
         >>> plan = GraphPlan([Step(conv, 0, [1]), Step(pool, 1, [2])], [0], [2])
-        >>> plan.fused
-        {0: 1}
+        >>> from minicnn.ops import route
+        >>> plan.fused == ({0: 1} if route.FAST else {})  # pairs fuse on the fast path only
+        True
         >>> plan.run([mc.Tensor(np.ones((1, 6, 6, 1), np.float32))])[0].shape
         (1, 2, 2, 2)
     """

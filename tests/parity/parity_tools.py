@@ -45,7 +45,9 @@ def run_minicnn(layers: Sequence, x: np.ndarray, R: np.ndarray, training: bool =
 
 
 def run_keras(tf, layers: Sequence, x: np.ndarray, R: np.ndarray, training: bool = False):
-    """The same as ``run_minicnn`` with ``tf.GradientTape`` (weights in get_weights order)."""
+    """The same as ``run_minicnn`` with ``tf.GradientTape`` (weights in get_weights order;
+    None for a weight the tape does not reach, such as BatchNormalization's moving statistics,
+    which are updated by assignment, not differentiated)."""
     xt = tf.constant(x)
     params = [w for layer in layers for w in layer.weights]
     with tf.GradientTape() as tape:
@@ -55,7 +57,7 @@ def run_keras(tf, layers: Sequence, x: np.ndarray, R: np.ndarray, training: bool
             y = layer(y, training=training)
         loss = tf.reduce_sum(y * tf.constant(R))
     grads = tape.gradient(loss, [xt] + params)
-    return y.numpy(), [g.numpy() for g in grads]
+    return y.numpy(), [None if g is None else g.numpy() for g in grads]
 
 
 def compare(record, name: str, mine, theirs, tol: float, detail: str = "") -> float:

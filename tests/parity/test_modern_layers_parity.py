@@ -15,7 +15,7 @@ import itertools
 
 import numpy as np
 import pytest
-from parity_tools import FORWARD_TOL, GRAD_TOL, compare, rel_err, run_minicnn
+from parity_tools import FORWARD_TOL, GRAD_TOL, compare, rel_err, run_keras, run_minicnn
 
 import minicnn as mc
 from minicnn.keras_compat import from_keras, layer_from_keras, to_keras
@@ -37,21 +37,6 @@ def _randomize(klayer, rng):
         else:
             values.append(rng.standard_normal(shape) * 0.1)
     klayer.set_weights([v.astype(np.float32) for v in values])
-
-
-def run_keras(tf, layers, x, R, training=False):
-    """parity_tools.run_keras, with None for weights the tape does not reach (BN's moving
-    statistics are updated by assignment, not differentiated)."""
-    xt = tf.constant(x)
-    params = [w for layer in layers for w in layer.weights]
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        y = xt
-        for layer in layers:
-            y = layer(y, training=training)
-        loss = tf.reduce_sum(y * tf.constant(R))
-    grads = tape.gradient(loss, [xt] + params)
-    return y.numpy(), [None if g is None else g.numpy() for g in grads]
 
 
 def _check(tf, record, kind, klayer, x, rng, training=False):
