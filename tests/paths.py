@@ -9,6 +9,8 @@ variables set at import), so one test run covers every setting without a subproc
     winograd-off  MINICNN_WINOGRAD=0
     winograd-on   MINICNN_WINOGRAD=1 (whole batches and single images too)
     fuse-off      MINICNN_FUSE=0
+    fold-off      MINICNN_FOLD=0 (not in PATHS: inference folding has its own tests,
+                  tests/test_folding.py, and PATHS runs with it on and on the plain path)
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ def use_path(name: str, monkeypatch) -> None:
     if name == "defaults":
         monkeypatch.setattr(routes, "WINOGRAD", None)
         monkeypatch.setattr(routes, "FUSE", True)
+        monkeypatch.setattr(routes, "FOLD", True)
     elif name == "winograd-off":
         monkeypatch.setattr(routes, "WINOGRAD", False)
     elif name == "winograd-on":
         monkeypatch.setattr(routes, "WINOGRAD", True)
     elif name == "fuse-off":
         monkeypatch.setattr(routes, "FUSE", False)
+    elif name == "fold-off":
+        monkeypatch.setattr(routes, "FOLD", False)

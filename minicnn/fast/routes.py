@@ -75,6 +75,10 @@ WINOGRAD: bool | None = env_flag("MINICNN_WINOGRAD", None)
 #: ``MINICNN_FUSE``: whether Conv2D(relu) + MaxPooling2D pairs may run as one operation.
 FUSE: bool = bool(env_flag("MINICNN_FUSE", True))
 
+#: ``MINICNN_FOLD``: whether a BatchNormalization (and a ReLU after it) may be folded into the
+#: convolution before it at inference (``minicnn.fast.folding``).
+FOLD: bool = bool(env_flag("MINICNN_FOLD", True))
+
 #: ``MINICNN_POINTWISE_SPLIT``: whether big pointwise (1x1) matmuls run as row chunks.
 POINTWISE_SPLIT: bool = bool(env_flag("MINICNN_POINTWISE_SPLIT", True))
 
@@ -86,8 +90,8 @@ POINTWISE_MIN_BYTES = 2 << 21
 @dataclass(frozen=True)
 class Route:
     """One row of the table: ``op`` runs as ``fn`` (a name in ``minicnn.fast.conv``,
-    ``minicnn.fast.fused`` or ``minicnn.fast.pointwise``) when ``when(facts)`` holds; ``why``
-    gives the measured reason."""
+    ``fused``, ``pointwise`` or ``folding``) when ``when(facts)`` holds; ``why`` gives the
+    measured reason."""
 
     op: str
     name: str
@@ -153,6 +157,12 @@ ROUTES: tuple[Route, ...] = (
     Route("conv2d", "rows-im2col", "RowsIm2colConv2DFn", _rows,
           "one image's output rows in one band per core: a single image otherwise runs on "
           "one core (BLAS held at one thread for the step, see chunks.batch_step)"),
+    # conv -> BatchNormalization [-> ReLU] at inference, asked by the graph runner
+    Route("conv+batch_norm", "folded", "run_folded",
+          lambda f: FOLD and f.inference and f.float32,
+          "BatchNormalization's affine map folded into the convolution's kernel and bias, a "
+          "ReLU after it into the convolution's output pass: two passes over the activations "
+          "saved (residual cat-dog network, batch 32: BN and ReLU were 21% of inference)"),
     # conv2d + max_pool2d, asked by the model's layer loop (``minicnn.fast.fused.fuse_pair``)
     Route("conv2d+max_pool2d", "fused-chunks", "Conv2DReluMaxPoolFn",
           lambda f: FUSE and f.relu and f.pool_tiles and _chunkable(f),
@@ -288,11 +298,11 @@ def choose(op: str, facts: dict) -> tuple[type | None, str]:
 
 
 def function_of(row: Route) -> type:
-    """The Function class a row names (in ``minicnn.fast.conv``, ``minicnn.fast.fused`` or
-    ``minicnn.fast.pointwise``)."""
-    from minicnn.fast import conv, fused, pointwise
+    """The Function class (or, for a chain of layers, the function) a row names, in
+    ``minicnn.fast.conv``, ``fused``, ``pointwise`` or ``folding``."""
+    from minicnn.fast import conv, folding, fused, pointwise
 
-    for module in (conv, fused, pointwise):
+    for module in (conv, fused, pointwise, folding):
         fn = getattr(module, row.fn, None)
         if fn is not None:
             return fn

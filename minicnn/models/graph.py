@@ -5,7 +5,9 @@ values looked up by key and stores its outputs under new keys. A ``Sequential`` 
 ``0 -> 1 -> ... -> n``; a functional ``Model`` gets its steps from ``map_graph``. ``GraphPlan``
 also finds the Conv2D + MaxPooling2D pairs that ``minicnn.models.fusion`` can run as one
 operation: the pool must be the only consumer of the convolution's output, and that output must
-not be a model output (nobody else may see the unpooled activations).
+not be a model output (nobody else may see the unpooled activations). At inference it finds,
+by the same rule, the chains convolution -> BatchNormalization [-> ReLU] that the fast path
+runs as one convolution with folded weights (``minicnn.fast.folding``).
 """
 
 from __future__ import annotations
@@ -58,8 +60,20 @@ class GraphPlan:
         protected = set(self.output_keys)
         self._uses, self._protected = uses, protected
         self._fused: dict[int, int] | None = None  # found on the first fast-path run
+        self._folds: dict[int, list[int]] | None = None  # found on the first fast inference
         # the last step that reads each value, so intermediate activations are dropped early
         self.last_use = {key: max(idx) for key, idx in uses.items() if key not in protected}
+
+    def _sole_user(self, i: int) -> int | None:
+        """The step that alone reads step ``i``'s only output, with no other input, when that
+        output is no model output; else None."""
+        step = self.steps[i]
+        if len(step.outputs) != 1 or step.outputs[0] in self._protected:
+            return None
+        users = self._uses.get(step.outputs[0], [])
+        if len(users) != 1 or isinstance(self.steps[users[0]].args, list):
+            return None
+        return users[0]
 
     @property
     def fused(self) -> dict[int, int]:
@@ -69,16 +83,29 @@ class GraphPlan:
         if self._fused is None:
             fused = {}
             for i, step in enumerate(self.steps):
-                if len(step.outputs) != 1 or step.outputs[0] in self._protected:
-                    continue
-                users = self._uses.get(step.outputs[0], [])
-                if len(users) == 1:
-                    j = users[0]
-                    nxt = self.steps[j]
-                    if not isinstance(nxt.args, list) and fusable(step.layer, nxt.layer):
-                        fused[i] = j
+                j = self._sole_user(i)
+                if j is not None and fusable(step.layer, self.steps[j].layer):
+                    fused[i] = j
             self._fused = fused
         return self._fused
+
+    @property
+    def folds(self) -> dict[int, list[int]]:
+        """{conv step: [its BatchNormalization step, and the ReLU step after it if any]} for
+        the chains the fast path may fold at inference (``minicnn.fast.folding``); found when
+        first asked, by a fast-path inference run."""
+        if self._folds is None:
+            foldable, is_plain_relu = route.fast("foldable"), route.fast("is_plain_relu")
+            folds = {}
+            for i, step in enumerate(self.steps):
+                j = self._sole_user(i)
+                if j is None or not foldable(step.layer, self.steps[j].layer):
+                    continue
+                k = self._sole_user(j)
+                relu = k is not None and is_plain_relu(self.steps[k].layer)
+                folds[i] = [j, k] if relu else [j]
+            self._folds = folds
+        return self._folds
 
     def run(self, inputs: Sequence[Tensor], training: bool = False) -> list[Tensor]:
         """The output values for ``inputs`` (one Tensor per input key).
@@ -98,9 +125,22 @@ class GraphPlan:
         values: dict[Any, Any] = dict(zip(self.input_keys, inputs))
         skip: set[int] = set()
         fused = self.fused if route.FAST else {}
+        # BatchNormalization in inference mode, nothing recorded: its chains may be folded
+        folds = self.folds if route.FAST and not training and not is_grad_enabled() else {}
         for i, step in enumerate(self.steps):
             if i in skip:
                 continue
+            chain = folds.get(i)
+            if chain is not None:
+                y = route.fast("run_folded")(step.layer, self.steps[chain[0]].layer,
+                                             len(chain) == 2, values[step.args])
+                if y is not None:
+                    last = self.steps[chain[-1]]
+                    values[last.outputs[0]] = y
+                    skip.update(chain)
+                    for s in [i, *chain]:
+                        self._drop(values, s)
+                    continue
             j = fused.get(i)
             if j is not None:  # run_layers fuses the pair (or runs both when fusion is off)
                 pool = self.steps[j]

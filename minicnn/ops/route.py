@@ -50,7 +50,9 @@ def pick(op: str, plain: type, **facts: Any) -> type:
 
 
 def fast(name: str) -> Callable | None:
-    """A layer-level fast entry point (``"fuse_pair"``), or None on the plain path.
+    """A layer-level fast entry point (``"fuse_pair"`` in ``minicnn.fast.fused``;
+    ``"foldable"``, ``"is_plain_relu"``, ``"run_folded"`` in ``minicnn.fast.folding``), or
+    None on the plain path.
 
     Example:
         >>> from minicnn.ops import route
@@ -59,9 +61,9 @@ def fast(name: str) -> Callable | None:
     """
     if not FAST:
         return None
-    from minicnn.fast import fused
+    from minicnn.fast import folding, fused
 
-    return getattr(fused, name)
+    return getattr(fused, name, None) or getattr(folding, name)
 
 
 def kernel(kern: Callable) -> Callable:

@@ -1,0 +1,193 @@
+"""BatchNormalization (and a ReLU after it) folded into the convolution before it at inference
+(minicnn.fast.folding, GraphPlan.folds): the unfolded layers' numbers, refolded when the weights
+change, and never where the unfolded values are needed (training, gradients, other readers)."""
+
+import numpy as np
+import pytest
+
+import minicnn as mc
+from minicnn.fast import folding, routes
+from minicnn.ops import route
+from tests.paths import use_path
+
+L = mc.layers
+
+
+@pytest.fixture(autouse=True)
+def fast_path(monkeypatch):
+    """These tests are about the fast path: on, every switch at its default, whatever the
+    environment says."""
+    use_path("defaults", monkeypatch)
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """How many chains ran folded (run_folded returned a value)."""
+    seen = []
+    real = folding.run_folded
+
+    def spy(*args):
+        y = real(*args)
+        seen.append(y is not None)
+        return y
+
+    monkeypatch.setattr(folding, "run_folded", spy)
+    return seen
+
+
+def _random_statistics(model, rng):
+    """Moving statistics and gamma/beta far from their initial 0/1, so a wrong fold shows."""
+    for layer in model.layers:
+        if isinstance(layer, L.BatchNormalization):
+            C = layer.moving_mean.shape[0]
+            if layer.gamma is not None:
+                layer.gamma.data[:] = rng.uniform(0.5, 1.5, C)
+            if layer.beta is not None:
+                layer.beta.data[:] = rng.normal(0, 0.3, C)
+            layer.moving_mean.data[:] = rng.normal(0, 0.3, C)
+            layer.moving_variance.data[:] = rng.uniform(0.3, 2.0, C)
+
+
+def _unfolded(model, x, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(routes, "FOLD", False)
+        return model.predict(x, verbose=0)
+
+
+CONVS = [
+    ("conv", lambda: L.Conv2D(8, 3, padding="same")),
+    ("conv-no-bias-strided", lambda: L.Conv2D(6, 3, strides=2, use_bias=False)),
+    ("conv-1x1", lambda: L.Conv2D(8, 1, use_bias=False)),
+    ("conv-dilated", lambda: L.Conv2D(5, 3, dilation_rate=2)),
+    ("separable", lambda: L.SeparableConv2D(8, 3, padding="same", use_bias=False)),
+    ("separable-bias-m2", lambda: L.SeparableConv2D(7, 3, depth_multiplier=2)),
+    ("depthwise-m2", lambda: L.DepthwiseConv2D(3, depth_multiplier=2)),
+    ("depthwise-no-bias", lambda: L.DepthwiseConv2D(3, padding="same", use_bias=False)),
+]
+AFTER = [
+    ("none", lambda: []),
+    ("activation-relu", lambda: [L.Activation("relu")]),
+    ("relu-layer", lambda: [L.ReLU()]),
+]
+
+
+@pytest.mark.parametrize("after_name,after", AFTER, ids=[a[0] for a in AFTER])
+@pytest.mark.parametrize("conv_name,make_conv", CONVS, ids=[c[0] for c in CONVS])
+def test_folded_chain_matches_the_layers(conv_name, make_conv, after_name, after, calls,
+                                         monkeypatch):
+    rng = np.random.default_rng(len(conv_name) * 7 + len(after_name))
+    model = mc.Sequential([mc.Input((11, 12, 4)), make_conv(), L.BatchNormalization(),
+                           *after(), L.Flatten()])
+    _random_statistics(model, rng)
+    x = rng.normal(size=(3, 11, 12, 4)).astype(np.float32)
+    folded = model.predict(x, verbose=0)
+    assert calls == [True]  # the chain ran folded...
+    unfolded = _unfolded(model, x, monkeypatch)
+    assert calls == [True, False]  # ...and not when folding is off (asked, refused)
+    scale = np.abs(unfolded).max()
+    np.testing.assert_allclose(folded, unfolded, rtol=0, atol=2e-6 * scale)
+    if after_name != "none":
+        assert folded.min() >= 0  # the ReLU ran in the convolution's output pass
+
+
+def test_center_and_scale_off(calls, monkeypatch):
+    rng = np.random.default_rng(3)
+    model = mc.Sequential([mc.Input((8, 8, 3)), L.Conv2D(4, 3),
+                           L.BatchNormalization(center=False, scale=False), L.Flatten()])
+    _random_statistics(model, rng)
+    x = rng.normal(size=(2, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), _unfolded(model, x, monkeypatch),
+                               rtol=1e-5, atol=1e-6)
+    assert calls == [True, False]
+
+
+def test_refolds_when_weights_change(calls, monkeypatch):
+    """Training between predictions (here: statistics and kernel edited in place) must not
+    leave the folded weights of the old ones in use."""
+    rng = np.random.default_rng(4)
+    conv, bn = L.Conv2D(4, 3, use_bias=False), L.BatchNormalization()
+    model = mc.Sequential([mc.Input((8, 8, 3)), conv, bn, L.Flatten()])
+    _random_statistics(model, rng)
+    x = rng.normal(size=(2, 8, 8, 3)).astype(np.float32)
+    before = model.predict(x, verbose=0)
+    bn.moving_mean.data += 0.5
+    after_mean = model.predict(x, verbose=0)
+    np.testing.assert_allclose(after_mean, _unfolded(model, x, monkeypatch), atol=1e-5)
+    conv.kernel.data *= 2
+    after_kernel = model.predict(x, verbose=0)
+    np.testing.assert_allclose(after_kernel, _unfolded(model, x, monkeypatch), atol=1e-5)
+    assert not np.allclose(before, after_mean) and not np.allclose(after_mean, after_kernel)
+    assert calls == [True, True, False, True, False]
+
+
+def test_not_folded_in_training_or_with_gradients(calls):
+    rng = np.random.default_rng(5)
+    model = mc.Sequential([mc.Input((8, 8, 3)), L.Conv2D(4, 3), L.BatchNormalization(),
+                           L.ReLU(), L.Flatten(), L.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = rng.normal(size=(4, 8, 8, 3)).astype(np.float32)
+    model.train_on_batch(x, np.zeros((4, 1), np.float32))  # batch statistics, gradients
+    y = model(mc.Tensor(x), training=False)  # inference mode, but recorded for a gradient
+    y.sum().backward()
+    assert model.layers[0].kernel.grad is not None
+    assert calls == []
+    model.predict(x, verbose=0)
+    assert calls == [True]
+
+
+def test_not_folded_where_the_unfolded_value_is_read():
+    """A convolution's output read by another layer: not folded. A BN's output that is a model
+    output or has a second reader: conv + BN fold (its value is the chain's result), the ReLU
+    after it does not join."""
+    inputs = mc.Input((8, 8, 3))
+    a = L.Conv2D(4, 3, name="a")(inputs)
+    a_bn = L.BatchNormalization(name="a_bn")(a)
+    a_side = L.Activation("relu")(a)  # a's output has a second reader
+    b = L.Conv2D(4, 1, name="b")(a_bn)
+    b_bn = L.BatchNormalization(name="b_bn")(b)  # a model output (and c's input) below
+    c = L.Conv2D(4, 1, name="c")(b_bn)
+    c_bn = L.BatchNormalization(name="c_bn")(c)
+    c_relu = L.ReLU()(c_bn)
+    c_other = L.Activation("relu")(c_bn)  # c_bn has two readers: conv + BN fold, no ReLU
+    model = mc.Model(inputs, [a_side, b_bn, L.Add()([c_relu, c_other])])
+    plan = model._plan
+    names = {i: s.layer.name for i, s in enumerate(plan.steps)}
+    folds = {names[i]: [names[j] for j in chain] for i, chain in plan.folds.items()}
+    assert folds == {"b": ["b_bn"], "c": ["c_bn"]}
+    rng = np.random.default_rng(6)
+    _random_statistics(model, rng)
+    x = rng.normal(size=(2, 8, 8, 3)).astype(np.float32)
+    folded = model.predict(x, verbose=0)
+    route.FAST = False
+    try:
+        plain = model.predict(x, verbose=0)
+    finally:
+        route.FAST = True
+    for f, p in zip(folded, plain):
+        np.testing.assert_allclose(f, p, rtol=1e-5, atol=1e-5)
+
+
+def test_not_foldable():
+    assert not folding.foldable(L.Conv2D(4, 3, activation="relu"), L.BatchNormalization())
+    assert not folding.foldable(L.Conv2D(4, 3), L.BatchNormalization(axis=1))
+    assert not folding.foldable(L.Dense(4), L.BatchNormalization())
+    assert not folding.is_plain_relu(L.ReLU(negative_slope=0.1))
+    assert not folding.is_plain_relu(L.ReLU(threshold=0.5))
+    assert not folding.is_plain_relu(L.Activation("sigmoid"))
+
+
+def test_residual_network_folds_every_chain(calls, monkeypatch):
+    """The residual cat-dog network: every conv -> BN chain folds (8 at 64 px), predictions
+    as the unfolded layers'."""
+    from minicnn.models import catdog_residual_network
+
+    mc.set_seed(0)
+    model = catdog_residual_network((64, 64, 3))
+    rng = np.random.default_rng(7)
+    _random_statistics(model, rng)
+    x = rng.uniform(0, 255, (3, 64, 64, 3)).astype(np.float32)
+    folded = model.predict(x, verbose=0)
+    n_bn = sum(isinstance(layer, L.BatchNormalization) for layer in model.layers)
+    assert calls == [True] * n_bn
+    np.testing.assert_allclose(folded, _unfolded(model, x, monkeypatch), rtol=1e-5, atol=1e-6)
+    assert calls == [True] * n_bn + [False] * n_bn
