@@ -92,7 +92,9 @@ def write_markdown(results: dict, path: Path | None = None) -> str:
             and "keras" in cfg["frameworks"] and not cfg.get("widths"))
     out = ["# minicnn benchmark results", ""]
     if cfg.get("network", "catdog") != "catdog":
-        out += [f"Network: **{cfg['network']}** (benchmarks/xception.py"
+        source = {"xception": "benchmarks/xception.py",
+                  "residual": "minicnn.models.catdog_residual_network"}.get(cfg["network"], "")
+        out += [f"Network: **{cfg['network']}** ({source}"
                 f"{', widths ' + cfg['widths'] if cfg.get('widths') else ''}).", ""]
     if not full:
         out += ["> **Reduced configuration** (not the full run of issue #5): the numbers below",

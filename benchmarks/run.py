@@ -4,6 +4,7 @@
     python benchmarks/run.py --sizes 64 --repeats 2 --frameworks minicnn,keras
     python benchmarks/run.py --quick --out /tmp/bench
     python benchmarks/run.py --network xception --sizes 128 --frameworks minicnn,keras
+    python benchmarks/run.py --network residual --sizes 128 --frameworks minicnn,keras
 
 Every measurement runs in its own child process (clean peak RSS, fresh thread pools), with the
 frameworks alternated round by round. Writes RESULTS.md, results.png and results.json to --out.
@@ -29,8 +30,8 @@ from benchmarks.common import BLAS_ENV, machine_info, thread_env  # noqa: E402
 from benchmarks.worker import MARKER  # noqa: E402
 
 FRAMEWORKS = ("minicnn", "keras", "torch")
-NETWORKS = ("catdog", "xception")
-XCEPTION_FRAMEWORKS = ("minicnn", "keras")  # Keras runs minicnn's model through to_keras
+NETWORKS = ("catdog", "xception", "residual")
+SECOND_FRAMEWORKS = ("minicnn", "keras")  # Keras runs minicnn's model through to_keras
 
 #: The startup target: a fresh interpreter imports minicnn, builds the network and takes one
 #: training step. Timed from outside, so interpreter start-up is included.
@@ -206,13 +207,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for every child (repeatable), recorded in RESULTS.md")
     p.add_argument("--network", default="catdog", choices=NETWORKS,
-                   help="catdog (the seed network, default) or xception (keras.io's mini-Xception"
-                        ", minicnn and Keras only; no startup or per-layer runs)")
+                   help="catdog (the seed network, default), xception (keras.io's mini-Xception)"
+                        " or residual (the residual cat-dog network); the last two minicnn and "
+                        "Keras only, no startup or per-layer runs")
     p.add_argument("--widths", default="",
                    help="mini-Xception widths: stem,block...,exit (default 128,256,512,728,1024)")
     p.add_argument("--out", default=None,
                    help="folder for RESULTS.md, results.png, results.json (benchmarks/, or "
-                        "benchmarks/xception/ for --network xception)")
+                        "benchmarks/<network>/ for another --network)")
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in str(args.sizes).split(",") if s]
     args.frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
@@ -223,6 +225,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if bad:
         p.error(f"--env takes KEY=VALUE. Received: {bad}")
     args.env = dict(e.split("=", 1) for e in args.env)
+    if args.widths and args.network != "xception":
+        p.error("--widths sets the mini-Xception's widths: it needs --network xception")
     if args.widths:
         from benchmarks.xception import parse_widths
 
@@ -232,8 +236,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(str(err))
     if args.out is None:  # the seed network's RESULTS.md is not overwritten by another one's
         args.out = str(ROOT / "benchmarks" / ("" if args.network == "catdog" else args.network))
-    if args.network == "xception":
-        args.frameworks = [f for f in args.frameworks if f in XCEPTION_FRAMEWORKS]
+    if args.network != "catdog":
+        args.frameworks = [f for f in args.frameworks if f in SECOND_FRAMEWORKS]
         # all four measure the seed network
         args.no_startup = args.no_layers = args.no_onnxruntime = args.no_scipy_first = True
     if args.quick and "--repeats" not in " ".join(argv if argv is not None else sys.argv):

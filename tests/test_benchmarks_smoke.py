@@ -100,6 +100,24 @@ def test_xception_end_to_end_tiny_against_keras(tmp_path):
     assert "Network: **xception**" in md and "Reduced configuration" in md
 
 
+def test_residual_end_to_end_tiny_against_keras(tmp_path):
+    """--network residual: minicnn and Keras (via to_keras) train the residual cat-dog network
+    (the same parameters); RESULTS.md names it."""
+    cmd = [sys.executable, "benchmarks/run.py", "--network", "residual", "--quick", "--sizes",
+           "32", "--batch", "4", "--frameworks", "minicnn,keras", "--threads", "1",
+           "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=Path(common.__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    runs = {r["framework"]: r for r in results["runs"]}
+    assert set(runs) == {"minicnn", "keras"}
+    assert {r["network"] for r in runs.values()} == {"residual"}
+    assert runs["minicnn"]["params"] == runs["keras"]["params"] == 285_633
+    md = (tmp_path / "RESULTS.md").read_text()
+    assert "Network: **residual** (minicnn.models.catdog_residual_network)" in md
+
+
 def test_xception_is_the_keras_io_shape():
     from benchmarks import xception
 

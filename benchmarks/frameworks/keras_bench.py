@@ -52,14 +52,14 @@ def run(cfg: dict) -> dict:
     x = rng.random((n, S, S, 3), dtype=np.float32)
     y = rng.integers(0, 2, (n, 1)).astype(np.float32)
 
-    if cfg.get("network", "catdog") == "xception":
-        from benchmarks.xception import WIDTHS, parse_widths
-        from benchmarks.xception import build as build_xception
+    if cfg.get("network", "catdog") != "catdog":
+        from benchmarks import networks
         from minicnn.keras_compat import to_keras
 
-        widths = parse_widths(cfg["widths"]) if cfg.get("widths") else WIDTHS
-        model, padding = to_keras(build_xception(S, widths)), "same"
-        model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        built, logits = networks.build(cfg["network"], S, cfg.get("widths", ""))
+        model, padding = to_keras(built), "same"
+        model.compile(optimizer="adam",
+                      loss=keras.losses.BinaryCrossentropy(from_logits=logits))
     else:
         model, padding = build(S)
         model.compile(optimizer="adam", loss="binary_crossentropy")

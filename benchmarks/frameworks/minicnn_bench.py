@@ -1,5 +1,5 @@
-"""minicnn: ``catdog_network`` (or, with ``network: "xception"``, benchmarks/xception.py's
-mini-Xception) trained with ``fit``, ``predict`` and ``predict_on_batch``."""
+"""minicnn: ``catdog_network`` (or, with ``network`` "xception" or "residual", the network
+benchmarks/networks.py builds) trained with ``fit``, ``predict`` and ``predict_on_batch``."""
 
 from __future__ import annotations
 
@@ -24,12 +24,11 @@ def run(cfg: dict) -> dict:
     x = rng.random((n, S, S, 3), dtype=np.float32)
     y = rng.integers(0, 2, (n, 1)).astype(np.float32)
 
-    if cfg.get("network", "catdog") == "xception":
-        from benchmarks.xception import WIDTHS, build, parse_widths
+    if cfg.get("network", "catdog") != "catdog":
+        from benchmarks import networks
 
-        widths = parse_widths(cfg["widths"]) if cfg.get("widths") else WIDTHS
-        model = build(S, widths)
-        model.compile(optimizer="adam", loss=mc.losses.BinaryCrossentropy(from_logits=True))
+        model, logits = networks.build(cfg["network"], S, cfg.get("widths", ""))
+        model.compile(optimizer="adam", loss=mc.losses.BinaryCrossentropy(from_logits=logits))
         padding = "same"
     else:
         mc.set_seed(0)
