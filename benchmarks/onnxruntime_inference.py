@@ -1,6 +1,8 @@
-"""Inference against onnxruntime: the shipped cat-dog model, exported by minicnn itself.
+"""Inference against onnxruntime: a shipped cat-dog model, exported by minicnn itself.
 
-Exports ``examples/weights/catdog.npz`` (128 px, 798,657 parameters) with ``model.export``,
+Exports ``examples/weights/catdog.npz`` (128 px, 798,657 parameters; ``--model`` another, e.g.
+the residual network's ``catdog_residual.npz``, whose BatchNormalization layers both sides
+fold into the convolutions) with ``model.export``,
 runs it in onnxruntime in one worker process (CPUExecutionProvider, ``intra_op_num_threads``
 = the thread count, ``inter_op_num_threads`` = 1, every graph optimisation) and in minicnn on
 the same images in another, and reports, as medians over rounds in which the two alternate
@@ -15,7 +17,7 @@ mean anything on a shared machine: run it a few times to see the spread.
 
 Usage (from the repository root):
 
-    python benchmarks/onnxruntime_inference.py [--rounds 7] [--threads 2] [--repeat 1]
+    python benchmarks/onnxruntime_inference.py [--rounds 7] [--threads 2] [--model M.npz]
 
 ``measure(rounds, ...)`` returns the same numbers as a dict (for ``benchmarks/run.py``).
 """
@@ -34,6 +36,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "examples" / "weights" / "catdog.npz"
+RESIDUAL_MODEL = REPO / "examples" / "weights" / "catdog_residual.npz"
 
 
 def _limit_threads(threads: int) -> None:
@@ -59,7 +62,8 @@ def _total_time(fn, calls: int) -> float:
     return time.perf_counter() - t0
 
 
-def _worker(conn, who: str, onnx_path: str, batch: int, seed: int, threads: int) -> None:
+def _worker(conn, who: str, onnx_path: str, batch: int, seed: int, threads: int,
+            model_path: str = str(MODEL)) -> None:
     """One framework in its own process: answers ("batch", n), ("one", n), ("outputs",),
     ("info",) and ("stop",) on ``conn``. Separate processes, so that neither framework's
     idle threads (onnxruntime's spin after each run) sit beside the other's timings."""
@@ -90,7 +94,7 @@ def _worker(conn, who: str, onnx_path: str, batch: int, seed: int, threads: int)
         from minicnn.fast.blas import blas_threads
         from minicnn.tensor import no_grad
 
-        model = mc.load_model(MODEL)
+        model = mc.load_model(model_path)
 
         def call():
             with no_grad():
@@ -121,8 +125,9 @@ def _worker(conn, who: str, onnx_path: str, batch: int, seed: int, threads: int)
 
 
 def measure(rounds: int = 7, threads: int = 2, batch: int = 32, batches: int = 4,
-            calls: int = 30, seed: int = 0) -> dict:
-    """Time minicnn and onnxruntime on the shipped model; see the module notes.
+            calls: int = 30, seed: int = 0, model: str | Path = MODEL) -> dict:
+    """Time minicnn and onnxruntime on a saved 128 px model (the shipped one by default); see
+    the module notes.
 
     Each framework runs in its own worker process; the parent asks them in turn, which one
     goes first swapping every round, with a short pause between, so both see the same
@@ -135,6 +140,7 @@ def measure(rounds: int = 7, threads: int = 2, batch: int = 32, batches: int = 4
         batches: batches per throughput timing (one timing per round and framework).
         calls: single-image calls per latency timing (their median is the round's value).
         seed: the random images' seed (values 0..255: the model rescales them itself).
+        model: the minicnn model file (``.npz``) both run.
 
     Returns:
         versions, threads, per-round raw values, medians, min-max and ratios.
@@ -148,13 +154,13 @@ def measure(rounds: int = 7, threads: int = 2, batch: int = 32, batches: int = 4
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "catdog.onnx")
-        mc.load_model(MODEL).export(path)
+        mc.load_model(model).export(path)
         ctx = mp.get_context("spawn")
         conns, procs = {}, []
         for who in ("ort", "mc"):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(child, who, path, batch, seed, threads),
-                               daemon=True)
+            proc = ctx.Process(target=_worker, daemon=True,
+                               args=(child, who, path, batch, seed, threads, str(model)))
             proc.start()
             conns[who] = parent
             procs.append(proc)
@@ -191,6 +197,7 @@ def measure(rounds: int = 7, threads: int = 2, batch: int = 32, batches: int = 4
     r_one = [m / o for m, o in zip(raw["mc_one"], raw["ort_one"])]
     r_call = [m / o for m, o in zip(raw["mc_call"], raw["ort_one"])]
     return {
+        "model": Path(model).name,
         "versions": {"python": platform.python_version(), "numpy": info["mc"]["numpy"],
                      "numba": info["mc"]["numba"], "onnxruntime": info["ort"]["onnxruntime"],
                      "minicnn": info["mc"]["minicnn"]},
@@ -226,6 +233,7 @@ def report(res: dict) -> str:
     """A few lines of text for one ``measure`` result."""
     m, rg, ra = res["median"], res["range"], res["ratio"]
     lines = [
+        f"model: {res.get('model', MODEL.name)}",
         f"machine: {res['machine']}",
         "versions: " + ", ".join(f"{k} {v}" for k, v in res["versions"].items()),
         "threads: " + ", ".join(f"{k}={v}" for k, v in res["threads"].items()),
@@ -255,9 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batches", type=int, default=4)
     p.add_argument("--calls", type=int, default=30)
+    p.add_argument("--model", default=str(MODEL), help="a minicnn .npz model at 128 px "
+                   "(default: the shipped examples/weights/catdog.npz)")
     p.add_argument("--json", help="also write the raw result here")
     args = p.parse_args(argv)
-    res = measure(args.rounds, args.threads, batches=args.batches, calls=args.calls)
+    res = measure(args.rounds, args.threads, batches=args.batches, calls=args.calls,
+                  model=args.model)
     print(report(res))
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))

@@ -290,11 +290,15 @@ def main(argv: list[str] | None = None) -> int:
     if "minicnn" in frameworks and not args.no_onnxruntime and installed("onnxruntime"):
         from benchmarks import onnxruntime_inference
 
-        log("inference against onnxruntime (the shipped model, minicnn's own ONNX export)")
-        results["onnxruntime"] = onnxruntime_inference.measure(
-            rounds=2 if args.quick else max(args.repeats, 5), threads=args.threads,
-            batches=1 if args.quick else 4, calls=5 if args.quick else 30)
-        log(onnxruntime_inference.report(results["onnxruntime"]))
+        models = {"onnxruntime": onnxruntime_inference.MODEL}
+        if onnxruntime_inference.RESIDUAL_MODEL.exists():
+            models["onnxruntime_residual"] = onnxruntime_inference.RESIDUAL_MODEL
+        for key, model in models.items():
+            log(f"inference against onnxruntime ({model.name}, minicnn's own ONNX export)")
+            results[key] = onnxruntime_inference.measure(
+                rounds=2 if args.quick else max(args.repeats, 5), threads=args.threads,
+                batches=1 if args.quick else 4, calls=5 if args.quick else 30, model=model)
+            log(onnxruntime_inference.report(results[key]))
     if "minicnn" in frameworks and not args.no_scipy_first and installed("scipy"):
         from benchmarks import scipy_first
 
