@@ -177,6 +177,13 @@ def write_markdown(results: dict, path: Path | None = None) -> str:
                 f"| one-image latency | {r['one_image_latency_mc_over_ort']:.2f} | <= 1.0 | "
                 f"{'yes' if r['one_image_latency_mc_over_ort'] <= 1.0 else '**no**'} |",
                 "", "```", ort_report(ort), "```"]
+    busy = results.get("busy_core")
+    if busy:
+        from benchmarks.busy_core import report_lines
+
+        out += ["", f"## Training with one core busy ({busy['size']} px, batch {busy['batch']}, "
+                f"{busy['threads']} threads, a `while True: pass` process beside it; medians of "
+                f"{busy['repeats']} alternating rounds)", "", *report_lines(busy)]
     sf = results.get("scipy_first")
     if sf:
         med = sf["medians"]

@@ -201,6 +201,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="skip inference against onnxruntime (benchmarks/onnxruntime_inference.py)")
     p.add_argument("--no-scipy-first", action="store_true",
                    help="skip training with scipy imported first (benchmarks/scipy_first.py)")
+    p.add_argument("--no-busy-core", action="store_true",
+                   help="skip training with one core busy (benchmarks/busy_core.py)")
     p.add_argument("--startup-size", type=int, default=128)
     p.add_argument("--startup-repeats", type=int, default=3)
     p.add_argument("--layer-size", type=int, default=0, help="per-layer size (largest --sizes)")
@@ -240,6 +242,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.frameworks = [f for f in args.frameworks if f in SECOND_FRAMEWORKS]
         # all four measure the seed network
         args.no_startup = args.no_layers = args.no_onnxruntime = args.no_scipy_first = True
+        args.no_busy_core = True
     if args.quick and "--repeats" not in " ".join(argv if argv is not None else sys.argv):
         args.repeats = 1
     return args
@@ -305,6 +308,14 @@ def main(argv: list[str] | None = None) -> int:
         log("training with scipy imported first, against without")
         results["scipy_first"] = scipy_first.measure(
             size=64, batch=args.batch, repeats=1 if args.quick else max(args.repeats, 5),
+            threads=args.threads, log=log, quick=args.quick)
+    if "minicnn" in frameworks and not args.no_busy_core:
+        from benchmarks import busy_core
+
+        log("training with one core busy (a hog process), against the quiet machine")
+        results["busy_core"] = busy_core.measure(
+            tuple(f for f in frameworks if f in ("minicnn", "keras")), size=max(args.sizes),
+            batch=args.batch, repeats=1 if args.quick else max(args.repeats, 5),
             threads=args.threads, log=log, quick=args.quick)
     info["duration_s"] = time.perf_counter() - start
     info["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]

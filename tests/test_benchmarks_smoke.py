@@ -64,6 +64,8 @@ def test_run_end_to_end_tiny(tmp_path):
     assert "## Inference against onnxruntime" in md and "| one-image latency |" in md
     assert results["scipy_first"]["train_ratio"] > 0
     assert "## Training with scipy imported first" in md
+    assert results["busy_core"]["slowdown"]["minicnn"]["train_ips"] > 0
+    assert "## Training with one core busy" in md
 
 
 def test_layer_table_in_process():
@@ -145,3 +147,24 @@ def test_scipy_first_runs_both_variants_and_reports_the_ratio():
     libraries = {name: {info["filepath"] for info in blas if info.get("user_api") == "blas"}
                  for name, blas in result["blas"].items()}
     assert len(libraries["without scipy"]) == 1 and len(libraries["scipy first"]) >= 2, libraries
+
+
+def test_busy_core_runs_quiet_and_busy_and_reports_the_slowdown():
+    """benchmarks/busy_core.py: each framework quiet and beside a hog process, in its own
+    children; the hog is gone afterwards; the table names the target."""
+    import psutil
+
+    from benchmarks import busy_core
+
+    lines = []
+    result = busy_core.measure(("minicnn",), size=32, batch=4, repeats=1, threads=1,
+                               log=lines.append, quick=True)
+    assert len(lines) == 2 and {"quiet", "busy"} <= set(" ".join(lines).split())
+    s = result["slowdown"]["minicnn"]
+    assert s["train_ips"] > 0 and s["infer_ips"] > 0
+    table = busy_core.report_lines(result)
+    assert table[2].startswith("| minicnn |") and "<= 2.0×" in table[2]
+    hogs = [p for p in psutil.process_iter(["cmdline"])
+            if busy_core.HOG in " ".join(p.info["cmdline"] or [])]
+    assert hogs == []
+
