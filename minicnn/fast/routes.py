@@ -90,8 +90,8 @@ POINTWISE_MIN_BYTES = 2 << 21
 @dataclass(frozen=True)
 class Route:
     """One row of the table: ``op`` runs as ``fn`` (a name in ``minicnn.fast.conv``,
-    ``fused``, ``pointwise`` or ``folding``) when ``when(facts)`` holds; ``why`` gives the
-    measured reason."""
+    ``fused``, ``pointwise``, ``folding`` or ``bn_relu``) when ``when(facts)`` holds; ``why``
+    gives the measured reason."""
 
     op: str
     name: str
@@ -163,6 +163,11 @@ ROUTES: tuple[Route, ...] = (
           "BatchNormalization's affine map folded into the convolution's kernel and bias, a "
           "ReLU after it into the convolution's output pass: two passes over the activations "
           "saved (residual cat-dog network, batch 32: BN and ReLU were 21% of inference)"),
+    # BatchNormalization -> ReLU, training or inference, asked by the graph runner
+    Route("batch_norm+relu", "fused", "run_bn_relu", lambda f: FUSE and f.float32,
+          "the ReLU applied as BN writes its output, and its mask recomputed from BN's input "
+          "in BN's backward kernels: 13 passes over the activations become 8, ReLU's output "
+          "is never kept"),
     # conv2d + max_pool2d, asked by the model's layer loop (``minicnn.fast.fused.fuse_pair``)
     Route("conv2d+max_pool2d", "fused-chunks", "Conv2DReluMaxPoolFn",
           lambda f: FUSE and f.relu and f.pool_tiles and _chunkable(f),
@@ -299,10 +304,10 @@ def choose(op: str, facts: dict) -> tuple[type | None, str]:
 
 def function_of(row: Route) -> type:
     """The Function class (or, for a chain of layers, the function) a row names, in
-    ``minicnn.fast.conv``, ``fused``, ``pointwise`` or ``folding``."""
-    from minicnn.fast import conv, folding, fused, pointwise
+    ``minicnn.fast.conv``, ``fused``, ``pointwise``, ``folding`` or ``bn_relu``."""
+    from minicnn.fast import bn_relu, conv, folding, fused, pointwise
 
-    for module in (conv, fused, pointwise, folding):
+    for module in (conv, fused, pointwise, folding, bn_relu):
         fn = getattr(module, row.fn, None)
         if fn is not None:
             return fn

@@ -96,6 +96,13 @@ class BatchNormalization(Layer):
                                                self.moving_variance_initializer, trainable=False)
 
     def call(self, x, training=False):
+        return batch_norm(x, *self.normalisation_args(x, training))
+
+    def normalisation_args(self, x, training=False) -> tuple:
+        """``batch_norm``'s arguments after ``x``: (gamma, beta, mean, var, epsilon, axis,
+        batch_stats). In training (and trainable) the batch's own statistics, and the moving
+        ones take their update here; otherwise the moving statistics. (The fast path's fused
+        BatchNormalization + ReLU calls this too, so both run the same rule.)"""
         C = self.moving_mean.shape[0]
         if x.ndim != len(self.input_shape) or x.shape[self.axis] != C:
             raise ValueError(
@@ -108,10 +115,9 @@ class BatchNormalization(Layer):
         if training and self.trainable:
             mean, var = moments(x.data, self.axis)
             self._update_moving(mean, var)
-            return batch_norm(x, gamma, beta, mean, var, self.epsilon, self.axis,
-                              batch_stats=True)
-        return batch_norm(x, gamma, beta, self.moving_mean.data, self.moving_variance.data,
-                          self.epsilon, self.axis, batch_stats=False)
+            return gamma, beta, mean, var, self.epsilon, self.axis, True
+        return (gamma, beta, self.moving_mean.data, self.moving_variance.data, self.epsilon,
+                self.axis, False)
 
     def _update_moving(self, mean: np.ndarray, var: np.ndarray) -> None:
         """Keras's rule, in the moving statistics' dtype: ``m * momentum + b * (1 - momentum)``."""

@@ -7,7 +7,8 @@ also finds the Conv2D + MaxPooling2D pairs that ``minicnn.models.fusion`` can ru
 operation: the pool must be the only consumer of the convolution's output, and that output must
 not be a model output (nobody else may see the unpooled activations). At inference it finds,
 by the same rule, the chains convolution -> BatchNormalization [-> ReLU] that the fast path
-runs as one convolution with folded weights (``minicnn.fast.folding``).
+runs as one convolution with folded weights (``minicnn.fast.folding``), and the
+BatchNormalization -> ReLU pairs it runs as one op (``minicnn.fast.bn_relu``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class GraphPlan:
         self._uses, self._protected = uses, protected
         self._fused: dict[int, int] | None = None  # found on the first fast-path run
         self._folds: dict[int, list[int]] | None = None  # found on the first fast inference
+        self._bn_relus: dict[int, int] | None = None  # found on the first fast-path run
         # the last step that reads each value, so intermediate activations are dropped early
         self.last_use = {key: max(idx) for key, idx in uses.items() if key not in protected}
 
@@ -98,7 +100,7 @@ class GraphPlan:
             foldable, is_plain_relu = route.fast("foldable"), route.fast("is_plain_relu")
             folds = {}
             for i, step in enumerate(self.steps):
-                j = self._sole_user(i)
+                j = None if isinstance(step.args, list) else self._sole_user(i)
                 if j is None or not foldable(step.layer, self.steps[j].layer):
                     continue
                 k = self._sole_user(j)
@@ -106,6 +108,20 @@ class GraphPlan:
                 folds[i] = [j, k] if relu else [j]
             self._folds = folds
         return self._folds
+
+    @property
+    def bn_relus(self) -> dict[int, int]:
+        """{BatchNormalization step: ReLU step} for the pairs the fast path runs as one op
+        (``minicnn.fast.bn_relu``), in training and at inference; found when first asked."""
+        if self._bn_relus is None:
+            fusable_pair = route.fast("bn_relu_fusable")
+            pairs = {}
+            for i, step in enumerate(self.steps):
+                j = None if isinstance(step.args, list) else self._sole_user(i)
+                if j is not None and fusable_pair(step.layer, self.steps[j].layer):
+                    pairs[i] = j
+            self._bn_relus = pairs
+        return self._bn_relus
 
     def run(self, inputs: Sequence[Tensor], training: bool = False) -> list[Tensor]:
         """The output values for ``inputs`` (one Tensor per input key).
@@ -125,6 +141,7 @@ class GraphPlan:
         values: dict[Any, Any] = dict(zip(self.input_keys, inputs))
         skip: set[int] = set()
         fused = self.fused if route.FAST else {}
+        bn_relus = self.bn_relus if route.FAST else {}
         # BatchNormalization in inference mode, nothing recorded: its chains may be folded
         folds = self.folds if route.FAST and not training and not is_grad_enabled() else {}
         for i, step in enumerate(self.steps):
@@ -140,6 +157,15 @@ class GraphPlan:
                     skip.update(chain)
                     for s in [i, *chain]:
                         self._drop(values, s)
+                    continue
+            j = bn_relus.get(i)
+            if j is not None:
+                y = route.fast("run_bn_relu")(step.layer, values[step.args], training)
+                if y is not None:
+                    values[self.steps[j].outputs[0]] = y
+                    skip.add(j)
+                    self._drop(values, i)
+                    self._drop(values, j)
                     continue
             j = fused.get(i)
             if j is not None:  # run_layers fuses the pair (or runs both when fusion is off)

@@ -51,8 +51,9 @@ def pick(op: str, plain: type, **facts: Any) -> type:
 
 def fast(name: str) -> Callable | None:
     """A layer-level fast entry point (``"fuse_pair"`` in ``minicnn.fast.fused``;
-    ``"foldable"``, ``"is_plain_relu"``, ``"run_folded"`` in ``minicnn.fast.folding``), or
-    None on the plain path.
+    ``"foldable"``, ``"is_plain_relu"``, ``"run_folded"`` in ``minicnn.fast.folding``;
+    ``"bn_relu_fusable"``, ``"run_bn_relu"`` in ``minicnn.fast.bn_relu``), or None on the
+    plain path.
 
     Example:
         >>> from minicnn.ops import route
@@ -61,9 +62,15 @@ def fast(name: str) -> Callable | None:
     """
     if not FAST:
         return None
-    from minicnn.fast import folding, fused
+    from minicnn.fast import bn_relu, folding, fused
 
-    return getattr(fused, name, None) or getattr(folding, name)
+    if name == "bn_relu_fusable":
+        return bn_relu.fusable
+    for module in (fused, folding, bn_relu):
+        entry = getattr(module, name, None)
+        if entry is not None:
+            return entry
+    raise LookupError(f"no fast entry point {name!r}")
 
 
 def kernel(kern: Callable) -> Callable:
