@@ -163,6 +163,20 @@ class Tensor:
         """The underlying array (not a copy)."""
         return self.data
 
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(t)`` / ``np.array(t)``: the values, as Keras tensors convert (before,
+        NumPy iterated the tensor into an object array of scalar Tensors). ``copy`` as NumPy 2
+        asks: None copies only to change the dtype, True always, False never (raises when a
+        dtype change would need one). Arithmetic with arrays still gives Tensors
+        (``__array_priority__``)."""
+        data = self.data
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            if copy is False:
+                raise ValueError(f"np.asarray(Tensor, dtype={np.dtype(dtype)}, copy=False): "
+                                 f"the values are {data.dtype}; a copy is needed.")
+            return data.astype(dtype)
+        return data.copy() if copy else data
+
     def item(self) -> float:
         return self.data.item()
 

@@ -110,3 +110,18 @@ def test_backward_grad_shape_mismatch_is_named():
 def test_concatenate_requires_input():
     with pytest.raises(ValueError, match="at least one tensor"):
         mc.concatenate([])
+
+
+def test_numpy_conversion_gives_the_values():
+    """np.asarray / np.array of a Tensor give its values (not an object array of Tensors), with
+    NumPy 2's copy rules; arithmetic with arrays still records on the tape."""
+    t = mc.Tensor([[1.0, 2.0]], requires_grad=True)
+    a = np.asarray(t)
+    assert a.dtype == np.float32 and a is t.data
+    b = np.array(t)
+    assert b is not t.data and np.array_equal(b, t.data)
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    with pytest.raises(ValueError, match="copy"):
+        np.asarray(t, dtype=np.float64, copy=False)
+    y = np.array([[3.0, 4.0]], np.float32) * t
+    assert isinstance(y, mc.Tensor) and y.requires_grad

@@ -264,7 +264,7 @@ def load_model(filepath: str | os.PathLike, compile: bool = True,
 
     path = os.fspath(filepath)
     if keras_files.keras_kind(path) == "model" and _is_keras_file(path):
-        return keras_files.load_keras_model(path)
+        return keras_files.load_keras_model(path, compile=compile)
     arrays, meta = _load(path)
     meta = _check_format(meta, path, (MODEL_FORMAT,))
     cls = Sequential if meta.get("class_name", "Sequential") == "Sequential" else Model
