@@ -191,3 +191,20 @@ def test_residual_network_folds_every_chain(calls, monkeypatch):
     assert calls == [True] * n_bn
     np.testing.assert_allclose(folded, _unfolded(model, x, monkeypatch), rtol=1e-5, atol=1e-6)
     assert calls == [True] * n_bn + [False] * n_bn
+
+
+def test_not_folded_when_an_enclosing_call_is_training(calls):
+    """training=None inside a layer call that runs with training=True (a custom layer calling
+    a model without passing the flag): BN inherits training, so nothing folds."""
+    from minicnn.layers.base import call_in_context
+
+    rng = np.random.default_rng(8)
+    model = mc.Sequential([mc.Input((8, 8, 3)), L.Conv2D(4, 3), L.BatchNormalization(),
+                           L.Flatten()])
+    _random_statistics(model, rng)
+    x = mc.Tensor(rng.normal(size=(4, 8, 8, 3)).astype(np.float32))
+    with mc.no_grad():
+        inherited = call_in_context(True, model, x)
+        explicit = model(x, training=True)
+    assert calls == []
+    np.testing.assert_allclose(inherited.data, explicit.data, rtol=1e-6, atol=1e-6)

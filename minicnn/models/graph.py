@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from minicnn.layers.base import Layer
+from minicnn.layers.base import Layer, resolve_training
 from minicnn.layers.node import Node, SymbolicTensor, flatten, pack_like
 from minicnn.models.fusion import fusable, run_layers
 from minicnn.ops import route
@@ -143,7 +143,9 @@ class GraphPlan:
         fused = self.fused if route.FAST else {}
         bn_relus = self.bn_relus if route.FAST else {}
         # BatchNormalization in inference mode, nothing recorded: its chains may be folded
-        folds = self.folds if route.FAST and not training and not is_grad_enabled() else {}
+        # (training None: a layer call inside another's training=True inherits that flag)
+        folds = (self.folds if route.FAST and not resolve_training(training, False)
+                 and not is_grad_enabled() else {})
         for i, step in enumerate(self.steps):
             if i in skip:
                 continue
