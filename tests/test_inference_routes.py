@@ -230,3 +230,23 @@ def test_single_image_predictions_from_several_threads(rows_everywhere, monkeypa
         for j, out in enumerate(outs):
             np.testing.assert_array_equal(out, expected[(i + j) % 6])
     assert len(got) == 4
+
+
+@pytest.mark.parametrize("bias,act", [(True, "relu"), (False, "linear")])
+def test_single_image_pointwise_rows_match_the_plain_op(rows_everywhere, monkeypatch, bias, act):
+    from minicnn.ops.depthwise import pointwise_conv
+
+    rng = np.random.default_rng(2)
+    x = mc.Tensor(rng.standard_normal((1, 13, 11, 24)).astype(np.float32))
+    w = mc.Tensor(rng.standard_normal((1, 1, 24, 16)).astype(np.float32), requires_grad=True)
+    b = mc.Tensor(rng.standard_normal(16).astype(np.float32), requires_grad=True) if bias \
+        else None
+    facts = dict(x=x, w=w, b=b, strides=(1, 1), padding="valid")
+    with no_grad():
+        assert rows_everywhere.route_for("pointwise_conv", facts).name == "rows"
+        got = pointwise_conv(x, w, b, act).data
+        want = _plain(monkeypatch, lambda: pointwise_conv(x, w, b, act).data)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    # recorded for a gradient: never the inference-only route
+    route = rows_everywhere.route_for("pointwise_conv", facts)  # None: the plain op (small)
+    assert route is None or route.name != "rows"

@@ -1,5 +1,5 @@
-"""Routes ``pointwise_conv`` / ``chunks`` and ``conv2d`` / ``chunks-1x1``: a 1x1 convolution's
-matmul as row chunks on the chunk threads.
+"""Routes ``pointwise_conv`` / ``chunks``, ``pointwise_conv`` / ``rows`` and ``conv2d`` /
+``chunks-1x1``: a 1x1 convolution's matmul as row chunks on the chunk threads.
 
 A training step holds BLAS at one thread for its chunked convolutions (``minicnn.fast.chunks``),
 so SeparableConv2D's pointwise step, one whole-batch matmul, would run on one core. Here the
@@ -95,3 +95,37 @@ class ChunkedMatmulConv2DFn(ChunkedPointwiseConvFn):
     def forward(self, x, w, b=None, strides=(1, 1), padding="valid", activation="linear",
                 who="conv2d"):
         return super().forward(x, w, b, activation)
+
+
+class RowsPointwiseConvFn(PointwiseConvFn):
+    """Route ``rows`` of ``pointwise_conv``: one image at inference, its pixel rows in one band
+    per core (``chunks.run_bands``), each band a single-threaded matmul with the bias and ReLU
+    fused in. Inside an inference step BLAS is held at one thread, so the whole image's matmul
+    ran on one core. No backward: the route applies only where no gradient is recorded.
+
+    Shape: x (1, H, W, C), w (1, 1, C, F), b (F,) -> (1, H, W, F)
+    """
+
+    def forward(self, x, w, b=None, activation="linear"):
+        N, H, W, C = x.shape
+        F = w.shape[-1]
+        x2, w2 = np.ascontiguousarray(x).reshape(-1, C), w.reshape(C, F)
+        y2 = np.empty((len(x2), F), np.float32)
+        relu = activation == "relu"
+
+        def work(r0, r1):
+            out = y2[r0:r1]
+            np.matmul(x2[r0:r1], w2, out=out)
+            if b is not None:
+                out += b
+            if relu:
+                np.maximum(out, 0, out=out)
+
+        if chunks.run_bands(work, len(x2)) is None:
+            return super().forward(x, w, b, activation)
+        return y2.reshape(N, H, W, F)
+
+    def backward(self, gy):
+        raise RuntimeError("RowsPointwiseConvFn is an inference-only route: it has no backward "
+                           "pass.")
+

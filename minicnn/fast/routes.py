@@ -200,6 +200,11 @@ ROUTES: tuple[Route, ...] = (
           "parallel kernel builds for large calls, one fused bias/ReLU pass, columns rebuilt "
           "in backward from RECOMPUTE_COLS_MIN_CHANNELS channels up"),
     # SeparableConv2D's pointwise step (minicnn.fast.pointwise)
+    Route("pointwise_conv", "rows", "RowsPointwiseConvFn",
+          lambda f: (f.N == 1 and f.float32 and f.inference and f.macs >= ROWS_MIN_MACS
+                     and _blas_ok()),
+          "one image's pixel rows in one band per core, as the convolutions' rows routes: "
+          "inside an inference step BLAS is held at one thread, so the matmul ran on one core"),
     Route("pointwise_conv", "chunks", "ChunkedPointwiseConvFn",
           _pointwise_rows,
           "a training step holds BLAS at one thread, so one whole-batch matmul ran on one "
