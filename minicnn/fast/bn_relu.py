@@ -22,8 +22,11 @@ import numpy as np
 from numba import prange
 
 from minicnn.fast import routes
+from minicnn.fast.folding import is_plain_relu
 from minicnn.kernels import normalization as NK
 from minicnn.kernels.jit import kernel
+from minicnn.layers.base import resolve_training
+from minicnn.layers.normalization import BatchNormalization
 from minicnn.ops import route
 from minicnn.ops.normalization import BatchNormFn, _fast
 from minicnn.tensor import Tensor
@@ -141,9 +144,6 @@ def fusable(bn, relu) -> bool:
         >>> fusable(mc.layers.BatchNormalization(), mc.layers.ReLU(max_value=6.0))
         False
     """
-    from minicnn.fast.folding import is_plain_relu
-    from minicnn.layers.normalization import BatchNormalization
-
     return type(bn) is BatchNormalization and bn.axis in (-1, 3) and is_plain_relu(relu)
 
 
@@ -161,8 +161,6 @@ def run_bn_relu(bn, x: Tensor, training) -> Tensor | None:
         >>> bool(np.array_equal(run_bn_relu(bn, x, False).data, apart.data))
         True
     """
-    from minicnn.layers.base import resolve_training
-
     bn.ensure_built((None,) + x.shape[1:])
     if (routes.route_for("batch_norm+relu", dict(x=x)) is None or not _fast(x.data, bn.axis)
             or bn.moving_mean.dtype != np.float32):

@@ -28,6 +28,14 @@ import numpy as np
 
 from minicnn import activations
 from minicnn.fast import routes
+from minicnn.layers.activation_layers import ReLU
+from minicnn.layers.conv import Conv2D
+from minicnn.layers.core import Activation
+from minicnn.layers.depthwise import DepthwiseConv2D, SeparableConv2D
+from minicnn.layers.normalization import BatchNormalization
+from minicnn.ops.conv import conv2d
+from minicnn.ops.depthwise import depthwise_conv2d, pointwise_conv
+from minicnn.ops.dilated import dilated_conv2d
 from minicnn.tensor import Tensor
 
 # bn layer -> (source arrays copied when folded, folded arrays)
@@ -37,8 +45,6 @@ _cache_lock = threading.Lock()
 
 def _conv_kernel(conv):
     """The kernel whose output channels BatchNormalization scales, and its channel axis."""
-    from minicnn.layers.depthwise import SeparableConv2D
-
     if isinstance(conv, SeparableConv2D):
         return conv.pointwise_kernel
     if _is_depthwise(conv):  # output channel c*M + m
@@ -59,10 +65,6 @@ def foldable(conv, bn) -> bool:
         >>> foldable(mc.layers.Conv2D(8, 3, activation="relu"), mc.layers.BatchNormalization())
         False
     """
-    from minicnn.layers.conv import Conv2D
-    from minicnn.layers.depthwise import DepthwiseConv2D, SeparableConv2D
-    from minicnn.layers.normalization import BatchNormalization
-
     return (type(conv) in (Conv2D, DepthwiseConv2D, SeparableConv2D)
             and conv.activation is activations.linear
             and type(bn) is BatchNormalization and bn.axis in (-1, 3))
@@ -77,9 +79,6 @@ def is_plain_relu(layer) -> bool:
         >>> is_plain_relu(mc.layers.Activation("relu")), is_plain_relu(mc.layers.ReLU(6.0))
         (True, False)
     """
-    from minicnn.layers.activation_layers import ReLU
-    from minicnn.layers.core import Activation
-
     if type(layer) is Activation:
         return layer.activation is activations.relu
     return (type(layer) is ReLU and layer.max_value is None and layer.negative_slope == 0
@@ -107,10 +106,7 @@ def folded_weights(conv, bn) -> tuple[np.ndarray, np.ndarray]:
     sources = [p.data if isinstance(p, Tensor) else p for p in parts]
     with _cache_lock:
         kept = _cache.get(bn)
-    if kept is not None and kept[0] is conv and all(
-            (a is None and b is None) or (a is not None and b is not None
-                                          and np.array_equal(a, b))
-            for a, b in zip(kept[1], sources)):
+    if kept is not None and kept[0] is conv and _unchanged(kept[1], sources):
         return kept[2]
     _, bias, gamma, beta, mean, var = (None if s is None else s.astype(np.float64)
                                        for s in sources)
@@ -131,15 +127,24 @@ def folded_weights(conv, bn) -> tuple[np.ndarray, np.ndarray]:
     return folded
 
 
-def _is_separable(conv) -> bool:
-    from minicnn.layers.depthwise import SeparableConv2D
+def _unchanged(copies: list, sources: list) -> bool:
+    """Whether every source array still equals its copy (None where both are None). A direct
+    ``(a != b).any()``: ``np.array_equal``'s checks cost more than the comparison for these
+    small arrays, and a model predicts through a dozen chains per call."""
+    for a, b in zip(copies, sources):
+        if a is None or b is None:
+            if a is not b:
+                return False
+        elif a.shape != b.shape or (a != b).any():
+            return False
+    return True
 
+
+def _is_separable(conv) -> bool:
     return isinstance(conv, SeparableConv2D)
 
 
 def _is_depthwise(conv) -> bool:
-    from minicnn.layers.depthwise import DepthwiseConv2D
-
     return isinstance(conv, DepthwiseConv2D)
 
 
@@ -161,9 +166,6 @@ def run_folded(conv, bn, relu: bool, x: Tensor) -> Tensor | None:
         >>> bool(np.allclose(folded.data, apart.data, atol=1e-6))
         True
     """
-    from minicnn.ops.conv import conv2d
-    from minicnn.ops.depthwise import depthwise_conv2d, pointwise_conv
-
     kernel = _conv_kernel(conv)
     facts = dict(x=x, w=kernel, b=conv.bias, strides=(1, 1), padding="valid")
     if routes.route_for("conv+batch_norm", facts) is None:
@@ -180,8 +182,6 @@ def run_folded(conv, bn, relu: bool, x: Tensor) -> Tensor | None:
         return y.relu() if relu else y
     who = f"Conv2D '{conv.name}'"
     if conv.dilation_rate != (1, 1) or conv.groups != 1:
-        from minicnn.ops.dilated import dilated_conv2d
-
         y = dilated_conv2d(x, k, b, conv.strides, conv.padding, conv.dilation_rate,
                            conv.groups, who=who)
         return y.relu() if relu else y
