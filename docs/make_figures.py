@@ -15,6 +15,8 @@ Every number drawn is computed by minicnn layers (the same examples as docs/tuto
 - ``gradcam.png``: Grad-CAM (``minicnn.explain.grad_cam``) of the pretrained model on the first
   two cats and the first two dogs of the bundled held-out photos, overlaid as
   ``examples/catdog.py explain`` draws them (``examples/catdog_plots.py``).
+- ``gradcam-residual.png``: the same for the shipped residual network
+  (``examples/weights/catdog_residual.npz``), when it is there.
 
 Needs matplotlib (the ``plot`` extra). Rerun it after the shipped model changes.
 """
@@ -211,13 +213,28 @@ GRADCAM_PHOTOS = [HELD_OUT / "cats" / "cat.4001.jpg", HELD_OUT / "cats" / "cat.4
 
 
 def gradcam(out: Path) -> Path:
+    model, source = _activation_model()
+    return _gradcam_figure(out / "gradcam.png", model, source)
+
+
+RESIDUAL_MODEL = ROOT / "examples" / "weights" / "catdog_residual.npz"
+
+
+def gradcam_residual(out: Path) -> Path | None:
+    """The same photos through the shipped residual network (None when it is not there)."""
+    if not RESIDUAL_MODEL.exists():
+        return None
+    return _gradcam_figure(out / "gradcam-residual.png", mc.load_model(RESIDUAL_MODEL),
+                           "pretrained examples/weights/catdog_residual.npz")
+
+
+def _gradcam_figure(path: Path, model, source: str) -> Path:
     import matplotlib.pyplot as plt
     from PIL import Image
 
     sys.path.insert(0, str(ROOT / "examples"))
     import catdog_plots
 
-    model, source = _activation_model()
     size = (int(model.input_shape[1]), int(model.input_shape[2]))
     x = np.stack([load_image(f, size) for f in GRADCAM_PHOTOS]).astype(np.float32)
     p = model.predict_on_batch(x)[:, 0]
@@ -238,7 +255,6 @@ def gradcam(out: Path) -> Path:
     fig.suptitle(f"Grad-CAM of the predicted class at {layer.name} ({h}×{w} maps, upsampled "
                  f"bilinearly; red = most evidence)\n{source}", fontsize=9)
     fig.tight_layout(h_pad=1.8)
-    path = out / "gradcam.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)
     # photos make a large PNG: a dithered 256-colour palette is a third of the size
@@ -258,8 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for make in (conv_window, pooling, catdog_shapes, activations, gradcam):
-        print(f"wrote {make(out)}")
+    for make in (conv_window, pooling, catdog_shapes, activations, gradcam, gradcam_residual):
+        path = make(out)
+        if path is not None:
+            print(f"wrote {path}")
     return 0
 
 
