@@ -44,10 +44,11 @@ _cache_lock = threading.Lock()
 
 
 def _conv_kernel(conv):
-    """The kernel whose output channels BatchNormalization scales, and its channel axis."""
+    """The kernel whose output channels BatchNormalization scales (the last axis; for a
+    DepthwiseConv2D the last two, channel c*M + m)."""
     if isinstance(conv, SeparableConv2D):
         return conv.pointwise_kernel
-    if _is_depthwise(conv):  # output channel c*M + m
+    if _is_depthwise(conv):
         return conv.depthwise_kernel
     return conv.kernel
 
