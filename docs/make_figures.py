@@ -228,7 +228,7 @@ def gradcam_residual(out: Path) -> Path | None:
                            "pretrained examples/weights/catdog_residual.npz")
 
 
-def _gradcam_figure(path: Path, model, source: str) -> Path:
+def _gradcam_figure(figure: Path, model, source: str) -> Path:
     import matplotlib.pyplot as plt
     from PIL import Image
 
@@ -255,13 +255,13 @@ def _gradcam_figure(path: Path, model, source: str) -> Path:
     fig.suptitle(f"Grad-CAM of the predicted class at {layer.name} ({h}×{w} maps, upsampled "
                  f"bilinearly; red = most evidence)\n{source}", fontsize=9)
     fig.tight_layout(h_pad=1.8)
-    fig.savefig(path, dpi=90)
+    fig.savefig(figure, dpi=90)
     plt.close(fig)
     # photos make a large PNG: a dithered 256-colour palette is a third of the size
-    rgb = Image.open(path).convert("RGB")
+    rgb = Image.open(figure).convert("RGB")
     rgb.quantize(palette=rgb.quantize(256), dither=Image.Dither.FLOYDSTEINBERG).save(
-        path, optimize=True)
-    return path
+        figure, optimize=True)
+    return figure
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-FIGURES = ("conv_window.png", "pooling.png", "catdog_shapes.png", "activations.png")
+FIGURES = ("conv_window.png", "pooling.png", "catdog_shapes.png", "activations.png", "gradcam.png",
+           "gradcam-residual.png")
 
 
 def _load_script():
@@ -22,7 +23,11 @@ def test_make_figures_writes_nontrivial_pngs(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     from PIL import Image
 
-    assert _load_script().main(["--out", str(tmp_path)]) == 0
+    script = _load_script()
+    photos = {p: p.read_bytes() for p in script.GRADCAM_PHOTOS}
+    assert script.main(["--out", str(tmp_path)]) == 0
+    for photo, data in photos.items():  # figures go to --out only, never over their sources
+        assert photo.read_bytes() == data, photo
     for name in FIGURES:
         path = tmp_path / name
         assert path.stat().st_size > 5_000, name

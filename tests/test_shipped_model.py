@@ -1,17 +1,20 @@
-"""The pretrained model shipped in examples/weights: it loads without pickle and still
-classifies images it was not trained on (the bundled sample's test images, ids 4001-4050)."""
+"""The pretrained models shipped in examples/weights (the original network and the residual
+one): they load without pickle and still classify images they were not trained on (the bundled
+sample's test images, ids 4001-4050 of test_set)."""
 
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import minicnn as mc
 from minicnn.data import image_dataset_from_directory
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "examples" / "weights" / "catdog.npz"
+RESIDUAL = REPO / "examples" / "weights" / "catdog_residual.npz"
 SAMPLE_TEST = REPO / "examples" / "data" / "catdog_small" / "test_set"
 
 
@@ -22,14 +25,24 @@ def test_shipped_model_is_the_catdog_network():
     assert type(model.layers[0]).__name__ == "Rescaling"  # takes raw 0..255 pixels
 
 
-def test_shipped_model_accuracy_on_held_out_sample():
-    model = mc.load_model(MODEL)
+def test_shipped_residual_model_is_the_residual_network():
+    model = mc.load_model(RESIDUAL)
+    assert model.count_params() == 285_633
+    assert model.input_shape == (None, 128, 128, 3)
+    names = {type(layer).__name__ for layer in model.layers}
+    assert {"Rescaling", "BatchNormalization", "SeparableConv2D", "Add",
+            "GlobalAveragePooling2D"} <= names
+
+
+@pytest.mark.parametrize("path", [MODEL, RESIDUAL], ids=["original", "residual"])
+def test_shipped_model_accuracy_on_held_out_sample(path):
+    model = mc.load_model(path)
     data = image_dataset_from_directory(SAMPLE_TEST, label_mode="binary", image_size=(128, 128),
                                         shuffle=False, cache="memory", verbose=False)
     probs = model.predict(data, verbose=0)[:, 0]
     labels = np.concatenate([y for _, y in data])[:, 0]
     accuracy = float(((probs > 0.5) == (labels == 1)).mean())
-    assert accuracy >= 0.93, f"shipped model: {accuracy:.3f} on the 100 held-out sample images"
+    assert accuracy >= 0.93, f"{path.name}: {accuracy:.3f} on the 100 held-out sample images"
 
 
 def test_predict_command_uses_the_shipped_model_by_default():
