@@ -168,3 +168,17 @@ def test_busy_core_runs_quiet_and_busy_and_reports_the_slowdown():
             if busy_core.HOG in " ".join(p.info["cmdline"] or [])]
     assert hogs == []
 
+
+def test_ab_residual_runs_every_setting():
+    """benchmarks/ab_residual.py, tiny: every route setting of each measurement is printed
+    with its ratio to the default, and the routes are back at their defaults afterwards."""
+    cmd = [sys.executable, "benchmarks/ab_residual.py", "--size", "32", "--batch", "4",
+           "--rounds", "1"]
+    proc = subprocess.run(cmd, cwd=Path(common.__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert [ln.split(":")[0] for ln in lines] == ["predict, batch 4", "predict, one image",
+                                                  "training step, batch 4"]
+    assert "no pointwise rows" in lines[1] and "default" in lines[2] and "(1.000)" in lines[0]
+
