@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import warnings
 
+import keras  # the test extra installs TensorFlow: a missing one fails, never skips
 import numpy as np
 import pytest
 
 import minicnn as mc
-
-keras = pytest.importorskip("keras")  # the test extra installs TensorFlow; CI always has it
 
 
 def _data():
