@@ -10,7 +10,9 @@ kernels), and prints the median time of each and its ratio to the default:
 - no fold: ``MINICNN_FOLD=0`` (BatchNormalization not folded into the convolution before it);
 - no fold, no bn+relu: also ``MINICNN_FUSE=0`` (BN and ReLU run apart; the conv + max-pool
   fusion is off too, which this network does not use);
-- no pointwise rows: one image's 1x1 matmuls on one core (route ``pointwise_conv/rows`` off).
+- no pointwise rows: one image's 1x1 matmuls on one core (route ``pointwise_conv/rows`` off);
+- no separable chunks: a batch's depthwise and pointwise steps as two whole-batch ops (route
+  ``separable_conv/chunks`` off).
 
 Batch-32 prediction, one-image prediction and a batch-32 training step. Run it on a quiet
 machine; only the ratios of one run mean anything.
@@ -49,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     x32 = rng.uniform(0, 255, (args.batch, S, S, 3)).astype(np.float32)
     full = routes.ROUTES
     no_rows = tuple(r for r in full if (r.op, r.name) != ("pointwise_conv", "rows"))
+    no_separable = tuple(r for r in full if r.op != "separable_conv")
 
     def setting(name: str) -> None:
         routes.ROUTES, routes.FOLD, routes.FUSE = full, True, True
@@ -58,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             routes.FUSE = False
         if name == "no pointwise rows":
             routes.ROUTES = no_rows
+        if name == "no separable chunks":
+            routes.ROUTES = no_separable
 
     def bench(label: str, names: list[str], fn, calls: int) -> None:
         for name in names:  # warm-up: kernels loaded, caches filled
@@ -80,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: " + "; ".join(cells), flush=True)
 
     settings = ["default", "no fold", "no fold, no bn+relu"]
-    bench(f"predict, batch {args.batch}", settings, lambda: model.predict_on_batch(x32), 3)
+    bench(f"predict, batch {args.batch}", settings + ["no separable chunks"],
+          lambda: model.predict_on_batch(x32), 3)
     bench("predict, one image", settings + ["no pointwise rows"],
           lambda: model.predict_on_batch(x32[:1]), 20)
     trainee = catdog_residual_network((S, S, 3))

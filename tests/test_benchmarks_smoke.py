@@ -181,4 +181,5 @@ def test_ab_residual_runs_every_setting():
     assert [ln.split(":")[0] for ln in lines] == ["predict, batch 4", "predict, one image",
                                                   "training step, batch 4"]
     assert "no pointwise rows" in lines[1] and "default" in lines[2] and "(1.000)" in lines[0]
+    assert "no separable chunks" in lines[0]
 

@@ -250,3 +250,36 @@ def test_single_image_pointwise_rows_match_the_plain_op(rows_everywhere, monkeyp
     # recorded for a gradient: never the inference-only route
     route = rows_everywhere.route_for("pointwise_conv", facts)  # None: the plain op (small)
     assert route is None or route.name != "rows"
+
+
+@pytest.mark.parametrize("strides,padding,multiplier,bias,act", [
+    ((1, 1), "same", 1, True, "relu"), ((2, 2), "valid", 2, False, "linear")])
+def test_batch_separable_conv_chunks_match_the_two_ops(monkeypatch, strides, padding,
+                                                       multiplier, bias, act):
+    """separable_conv/chunks (a batch at inference): each chunk's depthwise output feeds its
+    pointwise matmul in cache; the same numbers as depthwise_conv2d then pointwise_conv."""
+    from minicnn.fast import routes
+    from minicnn.ops.depthwise import depthwise_conv2d, pointwise_conv, separable_conv2d
+
+    use_path("defaults", monkeypatch)
+    monkeypatch.setattr(routes, "SPLIT_MIN_ELEMENTS", 0)
+    rng = np.random.default_rng(3)
+    x = mc.Tensor(rng.standard_normal((5, 15, 14, 6)).astype(np.float32))
+    dw = mc.Tensor(rng.standard_normal((3, 3, 6, multiplier)).astype(np.float32),
+                   requires_grad=True)
+    pw = mc.Tensor(rng.standard_normal((1, 1, 6 * multiplier, 8)).astype(np.float32),
+                   requires_grad=True)
+    b = mc.Tensor(rng.standard_normal(8).astype(np.float32), requires_grad=True) if bias \
+        else None
+    facts = dict(x=x, w=dw, b=b, strides=strides, padding=padding)
+    with no_grad():
+        assert routes.route_for("separable_conv", facts).name == "chunks"
+        got = separable_conv2d(x, dw, pw, b, strides, padding, activation=act).data
+        want = _plain(monkeypatch, lambda: pointwise_conv(
+            depthwise_conv2d(x, dw, None, strides, padding), pw, b, act).data)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    # with a gradient recorded the two ops run (their backward needs the depthwise output)
+    assert routes.route_for("separable_conv", facts) is None
+    y = separable_conv2d(x, dw, pw, b, strides, padding, activation=act)
+    y.sum().backward()
+    assert dw.grad is not None and pw.grad is not None

@@ -34,7 +34,7 @@ from minicnn.layers.core import Activation
 from minicnn.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from minicnn.layers.normalization import BatchNormalization
 from minicnn.ops.conv import conv2d
-from minicnn.ops.depthwise import depthwise_conv2d, pointwise_conv
+from minicnn.ops.depthwise import depthwise_conv2d, separable_conv2d
 from minicnn.ops.dilated import dilated_conv2d
 from minicnn.tensor import Tensor
 
@@ -174,9 +174,8 @@ def run_folded(conv, bn, relu: bool, x: Tensor) -> Tensor | None:
     k, b = folded_weights(conv, bn)
     k, b, act = Tensor(k), Tensor(b), ("relu" if relu else "linear")
     if _is_separable(conv):
-        y = depthwise_conv2d(x, conv.depthwise_kernel, None, conv.strides, conv.padding,
-                             conv.dilation_rate, who=conv._who())
-        return pointwise_conv(y, k, b, act)
+        return separable_conv2d(x, conv.depthwise_kernel, k, b, conv.strides, conv.padding,
+                                conv.dilation_rate, act, who=conv._who())
     if _is_depthwise(conv):
         y = depthwise_conv2d(x, k, b, conv.strides, conv.padding, conv.dilation_rate,
                              who=conv._who())

@@ -90,8 +90,8 @@ POINTWISE_MIN_BYTES = 2 << 21
 @dataclass(frozen=True)
 class Route:
     """One row of the table: ``op`` runs as ``fn`` (a name in ``minicnn.fast.conv``,
-    ``fused``, ``pointwise``, ``folding`` or ``bn_relu``) when ``when(facts)`` holds; ``why``
-    gives the measured reason."""
+    ``fused``, ``pointwise``, ``separable``, ``folding`` or ``bn_relu``) when ``when(facts)``
+    holds; ``why`` gives the measured reason."""
 
     op: str
     name: str
@@ -199,6 +199,12 @@ ROUTES: tuple[Route, ...] = (
     Route("conv2d", "im2col", "Im2colConv2DFn", lambda f: True,
           "parallel kernel builds for large calls, one fused bias/ReLU pass, columns rebuilt "
           "in backward from RECOMPUTE_COLS_MIN_CHANNELS channels up"),
+    # SeparableConv2D at inference (minicnn.fast.separable)
+    Route("separable_conv", "chunks", "ChunkedSeparableConvFn",
+          lambda f: f.N > 1 and f.float32 and f.inference and f.elements >= SPLIT_MIN_ELEMENTS
+          and _blas_ok(),
+          "each chunk's depthwise output stays in cache for its pointwise matmul, bias and "
+          "ReLU: the two ops wrote and re-read the whole depthwise output"),
     # SeparableConv2D's pointwise step (minicnn.fast.pointwise)
     Route("pointwise_conv", "rows", "RowsPointwiseConvFn",
           lambda f: (f.N == 1 and f.float32 and f.inference and f.macs >= ROWS_MIN_MACS
@@ -309,10 +315,11 @@ def choose(op: str, facts: dict) -> tuple[type | None, str]:
 
 def function_of(row: Route) -> type:
     """The Function class (or, for a chain of layers, the function) a row names, in
-    ``minicnn.fast.conv``, ``fused``, ``pointwise``, ``folding`` or ``bn_relu``."""
-    from minicnn.fast import bn_relu, conv, folding, fused, pointwise
+    ``minicnn.fast.conv``, ``fused``, ``pointwise``, ``separable``, ``folding`` or
+    ``bn_relu``."""
+    from minicnn.fast import bn_relu, conv, folding, fused, pointwise, separable
 
-    for module in (conv, fused, pointwise, folding, bn_relu):
+    for module in (conv, fused, pointwise, separable, folding, bn_relu):
         fn = getattr(module, row.fn, None)
         if fn is not None:
             return fn

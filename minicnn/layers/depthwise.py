@@ -7,7 +7,7 @@ from typing import Any
 
 from minicnn import activations, initializers
 from minicnn.layers.base import Layer, normalize_padding, normalize_tuple
-from minicnn.ops.depthwise import depthwise_conv2d, pointwise_conv, window_geometry
+from minicnn.ops.depthwise import depthwise_conv2d, separable_conv2d, window_geometry
 
 
 def check_dilation_and_strides(strides, dilation_rate, who):
@@ -208,12 +208,13 @@ class SeparableConv2D(_DepthwiseBase):
         self.compute_output_shape(input_shape)
 
     def call(self, x, training=False):
-        depthwise = self._depthwise(x, None)  # (N, OH, OW, C*M)
-        # The pointwise step is one matmul over pixel rows, split over threads for big batches
-        # (ops.depthwise.PointwiseConvFn); ReLU is fused into its output pass.
-        if self.activation is activations.relu:
-            return pointwise_conv(depthwise, self.pointwise_kernel, self.bias, "relu")
-        return self.activation(pointwise_conv(depthwise, self.pointwise_kernel, self.bias))
+        # depthwise (N, OH, OW, C*M), then the pointwise step: one matmul over pixel rows
+        # (ops.depthwise.PointwiseConvFn), with ReLU fused into its output pass
+        relu = self.activation is activations.relu
+        y = separable_conv2d(x, self.depthwise_kernel, self.pointwise_kernel, self.bias,
+                             self.strides, self.padding, self.dilation_rate,
+                             "relu" if relu else "linear", who=self._who())
+        return y if relu else self.activation(y)
 
     def compute_output_shape(self, input_shape):
         self._check_input_shape(input_shape)

@@ -253,3 +253,36 @@ def pointwise_conv(x: Tensor, w: Tensor, b: Tensor | None = None,
     fn = route.pick("pointwise_conv", PointwiseConvFn, x=x, w=w, b=b, strides=(1, 1),
                     padding="valid")
     return fn.apply(*args, activation=activation)
+
+
+def separable_conv2d(x: Tensor, depthwise_kernel: Tensor, pointwise_kernel: Tensor,
+                     b: Tensor | None = None, strides=(1, 1), padding="valid", dilation=(1, 1),
+                     activation: str = "linear", who: str = "separable_conv2d") -> Tensor:
+    """SeparableConv2D's computation: ``depthwise_conv2d`` (no bias), then ``pointwise_conv``
+    with the bias and ``activation`` ("linear" or "relu").
+
+    On the fast path a batch at inference may run both as one chunked op whose depthwise
+    output never leaves cache (route ``separable_conv/chunks``); otherwise, and always on the
+    plain path, the two ops one after the other.
+
+    Shape: x (N, H, W, C), depthwise (KH, KW, C, M), pointwise (1, 1, C*M, F), b (F,)
+    -> (N, OH, OW, F)
+
+    Example:
+        >>> import numpy as np, minicnn as mc
+        >>> from minicnn.ops.depthwise import separable_conv2d
+        >>> x = mc.Tensor(np.ones((1, 4, 4, 2), np.float32))
+        >>> dw = mc.Tensor(np.ones((3, 3, 2, 1), np.float32))
+        >>> pw = mc.Tensor(np.ones((1, 1, 2, 3), np.float32))
+        >>> separable_conv2d(x, dw, pw).shape
+        (1, 2, 2, 3)
+    """
+    fn = route.pick("separable_conv", None, x=x, w=depthwise_kernel, b=b,
+                    strides=tuple(strides), padding=padding)
+    if fn is not None:
+        args = (x, depthwise_kernel, pointwise_kernel) + (() if b is None else (b,))
+        return fn.apply(*args, strides=tuple(strides), padding=padding,
+                        dilation=tuple(dilation), activation=activation, who=who)
+    y = depthwise_conv2d(x, depthwise_kernel, None, strides, padding, dilation, who=who)
+    return pointwise_conv(y, pointwise_kernel, b, activation)
+
