@@ -38,3 +38,20 @@ def use_path(name: str, monkeypatch) -> None:
         monkeypatch.setattr(routes, "FUSE", False)
     elif name == "fold-off":
         monkeypatch.setattr(routes, "FOLD", False)
+
+
+def record_calls(monkeypatch, module, name: str) -> list[bool]:
+    """Replace ``module.name`` (a fast-path entry that returns a value or None) by a spy; the
+    returned list gets one entry per call: whether it returned a value (ran) or None
+    (declined, so the layers ran on their own)."""
+    seen: list[bool] = []
+    real = getattr(module, name)
+
+    def spy(*args):
+        out = real(*args)
+        seen.append(out is not None)
+        return out
+
+    monkeypatch.setattr(module, name, spy)
+    return seen
+

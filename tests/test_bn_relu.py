@@ -8,7 +8,7 @@ import pytest
 import minicnn as mc
 from minicnn.fast import bn_relu, routes
 from minicnn.kernels import normalization as NK
-from tests.paths import use_path
+from tests.paths import record_calls, use_path
 
 L = mc.layers
 
@@ -20,16 +20,8 @@ def fast_path(monkeypatch):
 
 @pytest.fixture
 def fused_calls(monkeypatch):
-    seen = []
-    real = bn_relu.run_bn_relu
-
-    def spy(*args):
-        y = real(*args)
-        seen.append(y is not None)
-        return y
-
-    monkeypatch.setattr(bn_relu, "run_bn_relu", spy)
-    return seen
+    """How many BN + ReLU pairs ran fused (run_bn_relu returned a value)."""
+    return record_calls(monkeypatch, bn_relu, "run_bn_relu")
 
 
 def _model(relu_layer):

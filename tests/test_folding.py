@@ -8,7 +8,7 @@ import pytest
 import minicnn as mc
 from minicnn.fast import folding, routes
 from minicnn.ops import route
-from tests.paths import use_path
+from tests.paths import record_calls, use_path
 
 L = mc.layers
 
@@ -23,16 +23,7 @@ def fast_path(monkeypatch):
 @pytest.fixture
 def calls(monkeypatch):
     """How many chains ran folded (run_folded returned a value)."""
-    seen = []
-    real = folding.run_folded
-
-    def spy(*args):
-        y = real(*args)
-        seen.append(y is not None)
-        return y
-
-    monkeypatch.setattr(folding, "run_folded", spy)
-    return seen
+    return record_calls(monkeypatch, folding, "run_folded")
 
 
 def _random_statistics(model, rng):
