@@ -82,6 +82,9 @@ def _compare_all(case, dtype=np.float32):
         tiled = np.full(x.shape, np.nan, dtype)
         J.max_pool_backward_tiled(gy, am[0], KH, KW, tiled)
         np.testing.assert_array_equal(tiled, gx[1])
+    gathered = np.full(x.shape, np.nan, dtype)  # every position written, in the scatter's order
+    J.max_pool_backward_gather(gy, am[0], KH, KW, SH, SW, PT, PL, gathered)
+    np.testing.assert_array_equal(gathered, gx[0])
 
     J.avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y[0])
     R.avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y[1])
@@ -186,7 +189,9 @@ def test_parallel_and_serial_builds_agree():
         y = np.empty((3, OH, OW, 4), np.float32)
         am = np.empty((3, OH, OW, 4), np.int32)
         _build(J.max_pool_forward, build)(x, 3, 3, 2, 2, PT, PL, y, am)
-        outs.append((cols, cols_t, gx, y, am))
+        gx_pool = np.empty_like(x)
+        _build(J.max_pool_backward_gather, build)(y, am, 3, 3, 2, 2, PT, PL, gx_pool)
+        outs.append((cols, cols_t, gx, y, am, gx_pool))
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
 

@@ -395,7 +395,8 @@ def run_pool_kernel(kern, chunked: bool, *args) -> None:
 
 class MaxPool2DFastFn(MaxPool2DFn):
     """Route ``max_pool2d whole``; ``ChunkedMaxPool2DFn`` for ``chunks``. Same numbers as
-    ``MaxPool2DFn``; windows that tile the input (strides = pool, no padding) write gx once."""
+    ``MaxPool2DFn``, to the bit; backward writes gx once: directly where windows tile the
+    input (strides = pool, no padding), else by gathering each position's windows."""
 
     chunked = False
 
@@ -407,6 +408,7 @@ class MaxPool2DFastFn(MaxPool2DFn):
         run_pool_kernel(K.max_pool_forward, self.chunked, np.ascontiguousarray(x), *pool_size,
                         *strides, PT, PL, y, argmax)
         self.argmax, self.x_shape, self.pool_size = argmax, x.shape, pool_size
+        self.geom = (*pool_size, *strides, PT, PL)
         self.tiled = tuple(strides) == tuple(pool_size) and PT == PL == 0
         return y
 
@@ -416,8 +418,9 @@ class MaxPool2DFastFn(MaxPool2DFn):
         if self.tiled:  # every input position in at most one window: write gx once
             run_pool_kernel(K.max_pool_backward_tiled, self.chunked, gy, self.argmax,
                             *self.pool_size, gx)
-        else:
-            run_pool_kernel(K.max_pool_backward, self.chunked, gy, self.argmax, gx)
+        else:  # overlapping windows: gather per input position, 2x the scatter (3x3/2)
+            run_pool_kernel(K.max_pool_backward_gather, self.chunked, gy, self.argmax,
+                            *self.geom, gx)
         return gx
 
 

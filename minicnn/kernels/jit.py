@@ -269,6 +269,51 @@ def max_pool_backward_tiled(gy, argmax, KH, KW, gx):
                         gx[n, ih, iw, c] = 0
 
 
+@kernel(size_arg=8)
+def max_pool_backward_gather(gy, argmax, KH, KW, SH, SW, PT, PL, gx):
+    """``max_pool_backward`` as a gather: each input position sums the gradients of the
+    windows that cover it and chose it, and is written once.
+
+    For overlapping windows (3x3, strides 2): the scatter divides every recorded position
+    back into (ih, iw) and adds into gx at random; here the few windows over a position are
+    found from its row and column, the test is a vectorised compare over the channels, and
+    gx is written in order with no zeroing pass. The windows are visited in the scatter's
+    order (oh, then ow), so the sums are the same to the bit.
+
+    Shape: gy (N, OH, OW, C), argmax (N, OH, OW, C) -> gx (N, H, W, C), overwritten.
+
+    Example:
+        >>> import numpy as np
+        >>> from minicnn.kernels.jit import max_pool_backward_gather
+        >>> gx = np.empty((1, 1, 3, 1))  # two 1x2 windows, strides 1, sharing the middle
+        >>> max_pool_backward_gather(np.array([2.0, 3.0]).reshape(1, 1, 2, 1),
+        ...                          np.full((1, 1, 2, 1), 1, np.int32), 1, 2, 1, 1, 0, 0, gx)
+        >>> gx.ravel()
+        array([0., 5., 0.])
+    """
+    N, OH, OW, C = gy.shape
+    H, W = gx.shape[1], gx.shape[2]
+    zero = np.zeros(1, dtype=gx.dtype)[0]
+    for t in prange(N * H):
+        n = t // H
+        ih = t - n * H
+        # the windows over row ih: oh*SH - PT <= ih < oh*SH - PT + KH
+        oh0 = max(0, (ih + PT - KH) // SH + 1)
+        oh1 = min(OH, (ih + PT) // SH + 1)
+        for iw in range(W):
+            ow0 = max(0, (iw + PL - KW) // SW + 1)
+            ow1 = min(OW, (iw + PL) // SW + 1)
+            at = ih * W + iw
+            out = gx[n, ih, iw]
+            for c in range(C):
+                out[c] = zero
+            for oh in range(oh0, oh1):
+                for ow in range(ow0, ow1):
+                    g, chosen = gy[n, oh, ow], argmax[n, oh, ow]
+                    for c in range(C):
+                        out[c] += g[c] if chosen[c] == at else zero
+
+
 @kernel(size_arg=0)
 def avg_pool_forward(x, KH, KW, SH, SW, PT, PL, y):
     """Window means over the in-bounds positions only (TF excludes padding from the count).
