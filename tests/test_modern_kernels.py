@@ -38,6 +38,12 @@ DEPTHWISE_CASES = [
     ((2, 8, 7, 3), (2, 4, 1), (1, 1), "same", (1, 1)),  # even kernel: asymmetric padding
     ((1, 9, 9, 2), (3, 3, 2), (1, 1), "same", (2, 3)),  # dilated
     ((4, 16, 16, 32), (3, 3, 1), (2, 2), "same", (1, 1)),  # larger, parallel over images
+    # 3x3, stride 1, one filter per channel: the nine-tap loop inside, the tap loop at the
+    # border, and the input gradient as a forward pass with the kernel turned 180 degrees
+    ((2, 10, 12, 33), (3, 3, 1), (1, 1), "valid", (1, 1)),
+    ((2, 10, 12, 33), (3, 3, 1), (1, 1), "same", (1, 1)),
+    ((1, 2, 2, 3), (3, 3, 1), (1, 1), "same", (1, 1)),  # every tap at the border
+    ((1, 3, 8, 4), (3, 3, 1), (1, 1), "same", (1, 1)),  # one inside row
 ]
 
 

@@ -3,11 +3,15 @@
 The NumPy twin is the tap loop in ``minicnn.ops.depthwise.DepthwiseConv2DFn`` (the float64
 route, used by the gradient checks); ``tests/test_modern_kernels.py`` checks that the two agree.
 These kernels read the unpadded input and skip the taps that fall into the padding, so no padded
-copy is made. Like every kernel they compile serially (``minicnn.kernels.jit.kernel``); their
-``prange`` loops are where the fast path's parallel builds split the work: forward over output
-rows (every row of every image is written by one thread; parallel even for a single image),
-backward over images (every image writes only its own rows of the input gradient and its own
-slice of the per-image kernel-gradient partials), so no two threads write the same memory.
+copy is made. The modern blocks' common case, a 3x3 window at stride 1 with one filter per
+channel, has its own inner loop for the pixels whose nine taps all lie inside the input: a
+channel's nine products summed in registers and written once, in the tap loop's order, so the
+numbers are the same to the bit. Like every kernel they compile serially
+(``minicnn.kernels.jit.kernel``); their ``prange`` loops are where the fast path's parallel
+builds split the work: forward over output rows (every row of every image is written by one
+thread; parallel even for a single image), backward over images (every image writes only its
+own rows of the input gradient and its own slice of the per-image kernel-gradient partials),
+so no two threads write the same memory.
 
 Notation: x (N, H, W, C), w (KH, KW, C, M), y (N, OH, OW, C*M) with channel c*M + m; strides SH
 SW, dilation DH DW, padding before PT PL; input row ``oh*SH + kh*DH - PT``.
@@ -38,10 +42,30 @@ def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y):
     KH, KW, _, M = w.shape
     OH, OW = y.shape[1], y.shape[2]
     w2 = w.reshape(KH, KW, C * M)  # channel c*M + m of tap (kh, kw): y's own channel order
+    nine = KH == 3 and KW == 3 and SH == 1 and SW == 1 and DH == 1 and DW == 1 and M == 1
+    # the columns whose three taps are all inside the input: 0 <= ow - PL and ow - PL + 2 < W
+    ow_in0 = min(max(PL, 0), OW)
+    ow_in1 = max(ow_in0, min(OW, W - 2 + PL))
     for row in prange(N * OH):  # output rows, not images: one image (latency) runs parallel too
         n, oh = row // OH, row % OH
+        rows_in = nine and 0 <= oh - PT and oh - PT + 2 < H
         for ow in range(OW):
             out = y[n, oh, ow]
+            if rows_in and ow_in0 <= ow < ow_in1:  # the nine taps inside: one pass, no branches
+                r0, r1, r2 = x[n, oh - PT], x[n, oh - PT + 1], x[n, oh - PT + 2]
+                iw = ow - PL
+                for c in range(C):
+                    s = r0[iw, c] * w2[0, 0, c]
+                    s += r0[iw + 1, c] * w2[0, 1, c]
+                    s += r0[iw + 2, c] * w2[0, 2, c]
+                    s += r1[iw, c] * w2[1, 0, c]
+                    s += r1[iw + 1, c] * w2[1, 1, c]
+                    s += r1[iw + 2, c] * w2[1, 2, c]
+                    s += r2[iw, c] * w2[2, 0, c]
+                    s += r2[iw + 1, c] * w2[2, 1, c]
+                    s += r2[iw + 2, c] * w2[2, 2, c]
+                    out[c] = s
+                continue
             out[:] = 0
             for kh in range(KH):
                 ih = oh * SH + kh * DH - PT
@@ -52,7 +76,7 @@ def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y):
                     if iw < 0 or iw >= W:
                         continue
                     xrow, wk = x[n, ih, iw], w2[kh, kw]
-                    if M == 1:  # the common case: every access unit-stride, vectorised
+                    if M == 1:  # every access unit-stride, vectorised
                         for c in range(C):
                             out[c] += xrow[c] * wk[c]
                     else:
@@ -68,7 +92,9 @@ def depthwise_backward(x, w, gy, SH, SW, DH, DW, PT, PL, want_gx, gx, gw_parts):
 
     ``gx[n, ih, iw, c] = sum of gy[n, oh, ow, c*M + m] * w[kh, kw, c, m]`` over the taps that
     read it; ``gw_parts[n, kh, kw, c, m] = sum over oh, ow of x[n, ih, iw, c] * gy[...]``
-    (in the input's dtype; the caller sums them over n, in float64).
+    (in the input's dtype; the caller sums them over n, in float64). At stride 1 with one
+    filter per channel the caller gets gx from ``depthwise_forward`` instead (see
+    ``minicnn.ops.depthwise``) and passes ``want_gx=False``.
 
     Shape: x (N, H, W, C), w (KH, KW, C, M), gy (N, OH, OW, C*M) -> gx (N, H, W, C),
     gw_parts (N, KH, KW, C, M), both overwritten.
@@ -92,8 +118,9 @@ def depthwise_backward(x, w, gy, SH, SW, DH, DW, PT, PL, want_gx, gx, gw_parts):
             gx[n] = 0
         gw_parts[n] = 0
         for oh in range(OH):
+            g_row = gy[n, oh]
             for ow in range(OW):
-                g = gy[n, oh, ow]
+                g = g_row[ow]
                 for kh in range(KH):
                     ih = oh * SH + kh * DH - PT
                     if ih < 0 or ih >= H:
@@ -103,7 +130,7 @@ def depthwise_backward(x, w, gy, SH, SW, DH, DW, PT, PL, want_gx, gx, gw_parts):
                         if iw < 0 or iw >= W:
                             continue
                         xrow, wk, gwk = x[n, ih, iw], w2[kh, kw], gw2[n, kh, kw]
-                        if M == 1:  # the common case: every access unit-stride, vectorised
+                        if M == 1:  # every access unit-stride, vectorised
                             for c in range(C):
                                 gwk[c] += xrow[c] * g[c]
                             if want_gx:

@@ -82,7 +82,8 @@ class DepthwiseConv2DFn(Function):
 
     Gradients, tap by tap: ``gx_tap += sum_m gy[..., c, m] * w[kh, kw, c, m]`` and
     ``gw[kh, kw] = sum over n, oh, ow of x_tap[..., c] * gy[..., c, m]``; ``gb = gy`` summed over
-    N, OH, OW.
+    N, OH, OW. At stride 1 with M = 1 the kernels get gx as the forward convolution of gy with
+    the kernel turned 180 degrees (padding KH-1-PT, KW-1-PL): the same sums, in the same order.
 
     Shape: x (N, H, W, C), w (KH, KW, C, M), b (C*M,) -> (N, OH, OW, C*M)
 
@@ -130,12 +131,18 @@ class DepthwiseConv2DFn(Function):
         want_gx, want_gw = self.needs_input_grad[:2]
         gb = gy.sum(axis=(0, 1, 2)) if self.needs_input_grad[2:] == (True,) else None
         if hasattr(self, "x"):  # the numba route of forward
+            gy = np.ascontiguousarray(gy)
             gx = np.empty(self.x_shape, dtype=np.float32) if want_gx else np.empty((N, 0, 0, 0),
                                                                                    np.float32)
+            flipped = want_gx and M == 1 and strides == (1, 1) and dilation == (1, 1)
+            if flipped:  # stride 1: gx is gy convolved with the kernel turned 180 degrees
+                forward = route.kernel(K.depthwise_forward)
+                forward(gy, np.ascontiguousarray(self.w[::-1, ::-1]), 1, 1, 1, 1,
+                        KH - 1 - PT, KW - 1 - PL, gx)
             parts = np.empty((N, KH, KW, C, M), dtype=np.float32)  # one per image: no races
             backward = route.kernel(K.depthwise_backward)
-            backward(self.x, np.ascontiguousarray(self.w), np.ascontiguousarray(gy),
-                     *strides, *dilation, PT, PL, want_gx, gx, parts)
+            backward(self.x, np.ascontiguousarray(self.w), gy, *strides, *dilation, PT, PL,
+                     want_gx and not flipped, gx, parts)
             gw = parts.sum(axis=0, dtype=np.float64).astype(np.float32) if want_gw else None
             return (gx if want_gx else None, gw, gb)[:len(self.needs_input_grad)]
         gy5 = gy.reshape(N, OH, OW, C, M)
