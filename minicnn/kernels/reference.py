@@ -91,6 +91,11 @@ def max_pool_backward_tiled(gy, argmax, KH, KW, gx):
     max_pool_backward(gy, argmax, gx)
 
 
+def max_pool_backward_gather(gy, argmax, KH, KW, SH, SW, PT, PL, gx):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.max_pool_backward_gather``."""
+    max_pool_backward(gy, argmax, gx)
+
+
 def _counts(H, W, KH, KW, SH, SW, PT, PL, OH, OW, dtype):
     ones = np.ones((1, H, W, 1), dtype=dtype)
     return _windows(ones, KH, KW, SH, SW, PT, PL, OH, OW, 0.0).sum(axis=3)  # (1, OH, OW, 1)
