@@ -11,7 +11,6 @@ In CI (``CI=true``) a missing onnx/onnxruntime fails these tests instead of skip
 from __future__ import annotations
 
 import importlib
-import itertools
 import os
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import minicnn as mc
 from minicnn.export import ExportError
 from minicnn.layers.base import Layer
 from minicnn.models import catdog_network
+from tests.layer_grids import CONV_GRID, POOL_GRID, conv_case_id
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "examples" / "weights" / "catdog.npz"
@@ -100,28 +100,8 @@ def _ops(proto):
     return [node.op_type for node in proto.graph.node]
 
 
-# ------------------------------------------------------------ the parity grid's configurations
-SIZES = [(7, 9), (8, 8)]
-CONV_GRID = [
-    dict(kernel_size=k, strides=s, padding=p, size=hw, channels=c)
-    for k, s, p, hw, c in itertools.product(
-        (1, 3, 5), (1, 2), ("valid", "same"), SIZES, ((1, 1), (3, 4))
-    )
-] + [
-    dict(kernel_size=(3, 5), strides=(2, 1), padding="same", size=(8, 9), channels=(2, 3)),
-    dict(kernel_size=(2, 4), strides=1, padding="same", size=(7, 8), channels=(2, 3)),
-    dict(kernel_size=(1, 3), strides=(1, 3), padding="valid", size=(6, 10), channels=(2, 3)),
-    dict(kernel_size=4, strides=3, padding="same", size=(10, 11), channels=(3, 2)),
-] + [
-    dict(kernel_size=3, strides=1, padding=p, size=hw, channels=c, winograd=w)
-    for p, hw, c, w in itertools.product(("valid", "same"), ((7, 9), (8, 8)),
-                                         ((16, 8), (64, 32)), (False, True))
-]
-
-
-@pytest.mark.parametrize("case", CONV_GRID, ids=lambda c: "-".join(
-    f"{v}" for v in (c["kernel_size"], c["strides"], c["padding"], c["size"], c["channels"])
-) + ("-winograd" if c.get("winograd") else ""))
+# --------------------------------------- the parity grid (tests/layer_grids.py), in ONNX
+@pytest.mark.parametrize("case", CONV_GRID, ids=conv_case_id)
 def test_conv2d(onnx, ort, monkeypatch, case):
     from minicnn.fast import routes
 
@@ -144,9 +124,6 @@ def test_conv2d_activation_and_bias(onnx, ort, activation, use_bias):
     if activation == "softmax":  # over the channels, which are axis 1 inside the NCHW run
         (softmax,) = [n for n in proto.graph.node if n.op_type == "Softmax"]
         assert softmax.attribute[0].i == 1
-
-
-POOL_GRID = list(itertools.product((2, 3), (None, 1, 2), ("valid", "same"), SIZES))
 
 
 @pytest.mark.parametrize("kind", ["MaxPooling2D", "AveragePooling2D"])

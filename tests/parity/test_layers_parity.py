@@ -4,15 +4,12 @@ and every weight (<= 1e-4 relative) as TensorFlow's GradientTape."""
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 from parity_tools import FORWARD_TOL, GRAD_TOL, compare, run_keras, run_minicnn
 
 from minicnn.keras_compat import layer_from_keras
-
-SIZES = [(7, 9), (8, 8)]  # odd and even heights/widths: the 'same' split differs between them
+from tests.layer_grids import CONV_GRID, POOL_GRID, conv_case_id
 
 
 def _randomize(keras_layer, rng):
@@ -71,29 +68,7 @@ def _check_layer(tf, record, kind, keras_layer, x, rng, training=False):
     return layer
 
 
-CONV_GRID = [
-    dict(kernel_size=k, strides=s, padding=p, size=hw, channels=c)
-    for k, s, p, hw, c in itertools.product(
-        (1, 3, 5), (1, 2), ("valid", "same"), SIZES, ((1, 1), (3, 4))
-    )
-] + [
-    # non-square windows and strides, even kernels (asymmetric 'same' padding at stride 1)
-    dict(kernel_size=(3, 5), strides=(2, 1), padding="same", size=(8, 9), channels=(2, 3)),
-    dict(kernel_size=(2, 4), strides=1, padding="same", size=(7, 8), channels=(2, 3)),
-    dict(kernel_size=(1, 3), strides=(1, 3), padding="valid", size=(6, 10), channels=(2, 3)),
-    dict(kernel_size=4, strides=3, padding="same", size=(10, 11), channels=(3, 2)),
-] + [
-    # 3x3 stride 1 with >= 16 input channels, through both of minicnn's routes: im2col and
-    # Winograd F(2x2, 3x3) (opt-in with MINICNN_WINOGRAD=1)
-    dict(kernel_size=3, strides=1, padding=p, size=hw, channels=c, winograd=w)
-    for p, hw, c, w in itertools.product(("valid", "same"), ((7, 9), (8, 8)),
-                                         ((16, 8), (64, 32)), (False, True))
-]
-
-
-@pytest.mark.parametrize("case", CONV_GRID, ids=lambda c: "-".join(
-    f"{v}" for v in (c["kernel_size"], c["strides"], c["padding"], c["size"], c["channels"])
-) + ("-winograd" if c.get("winograd") else ""))
+@pytest.mark.parametrize("case", CONV_GRID, ids=conv_case_id)
 def test_conv2d(tf, keras, record, monkeypatch, case):
     from minicnn.ops import route
 
@@ -116,9 +91,6 @@ def test_conv2d_activation_and_bias(tf, keras, record, activation, use_bias):
     x = rng.standard_normal((2, 6, 7, 3)).astype(np.float32)
     layer = keras.layers.Conv2D(4, 3, padding="same", activation=activation, use_bias=use_bias)
     _check_layer(tf, record, "Conv2D", layer, x, rng)
-
-
-POOL_GRID = list(itertools.product((2, 3), (None, 1, 2), ("valid", "same"), SIZES))
 
 
 @pytest.mark.parametrize("kind", ["MaxPooling2D", "AveragePooling2D"])
