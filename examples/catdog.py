@@ -65,10 +65,14 @@ def split_folders(data: Path, validation_split: float | None) -> tuple[Path, Pat
 
 
 def load_datasets(args: argparse.Namespace):
+    """(training dataset, validation dataset or None with ``--validation-split 0``)."""
     train_dir, val_dir = split_folders(Path(args.data), args.validation_split)
     common = dict(label_mode="binary", image_size=(args.image_size, args.image_size),
                   batch_size=args.batch_size, seed=args.seed)
-    if val_dir is None:
+    if args.validation_split == 0:  # every image of the training folder, no validation
+        train = image_dataset_from_directory(train_dir, double=args.double, **common)
+        val = None
+    elif val_dir is None:
         if not args.validation_split:
             raise SystemExit(
                 f"error: {train_dir} has no test_set/ beside training_set/; "
@@ -104,7 +108,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     args.run_dir = run_dir
     print(f"Run folder: {run_dir}")
-    print(f"Training on {train.num_samples} images, validating on {val.num_samples} "
+    validating = (f"validating on {val.num_samples}" if val is not None
+                  else "no validation (--validation-split 0)")
+    print(f"Training on {train.num_samples} images, {validating} "
           f"({args.image_size}x{args.image_size}, batch {args.batch_size})")
     callbacks = []
     if args.decay_epochs or args.warmup_epochs:
@@ -390,7 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder with training_set/ and test_set/, or class folders "
                         "(with --validation-split); default: the bundled subset")
     t.add_argument("--validation-split", type=float, default=None,
-                   help="hold out this fraction of the training folder for validation")
+                   help="hold out this fraction of the training folder for validation; 0: "
+                        "train on all of it with no validation (a schedule and epoch already "
+                        "chosen on a split)")
     t.add_argument("--epochs", type=int, default=12)
     t.add_argument("--initial-epoch", type=int, default=0, help="epoch to resume counting from")
     t.add_argument("--arch", choices=("original", "residual"), default="original",
@@ -469,6 +477,13 @@ def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         path = getattr(args, name, None)
         if path and not os.path.exists(path):
             usage_error(parser, f"--{name}: no such file: {path}")
+    if args.command == "train" and args.validation_split is not None:
+        if not 0 <= args.validation_split < 1:
+            usage_error(parser, f"--validation-split: expected a fraction in [0, 1), got "
+                        f"{args.validation_split:g}")
+        if args.validation_split == 0 and (args.save_best or args.early_stopping):
+            usage_error(parser, "--save-best and --early-stopping watch the validation data, "
+                        "which --validation-split 0 turns off")
     if args.command == "train" and args.out and not args.overwrite:
         held = [name for name in RUN_FILES if (Path(args.out) / name).exists()]
         if held:

@@ -101,6 +101,27 @@ def test_folder_without_test_set_needs_a_split(tiny):
     assert result.returncode != 0 and "--validation-split" in result.stderr
 
 
+def test_validation_split_zero_trains_on_every_image_without_validation(tiny, tmp_path):
+    result = run("train", "--data", tiny, "--validation-split", "0", "--epochs", "1",
+                 "--image-size", "32", "--batch-size", "4", "--out", tmp_path, "--verbose", "2")
+    assert "Training on 16 images, no validation" in result.stdout
+    assert re.search(r"^4/4 - .* - accuracy: \d\.\d{4} - loss: \d\.\d{4}$", result.stdout, re.M)
+    record = json.loads((tmp_path / "history.json").read_text())
+    assert set(record["history"]) == {"loss", "accuracy"}
+
+
+@pytest.mark.parametrize("extra, words", [(["--validation-split", "0", "--save-best"],
+                                           "--validation-split 0 turns off"),
+                                          (["--validation-split", "0", "--early-stopping", "3"],
+                                           "--validation-split 0 turns off"),
+                                          (["--validation-split", "1.5"],
+                                           "expected a fraction in [0, 1), got 1.5")])
+def test_bad_validation_split_is_a_usage_error(tiny, tmp_path, extra, words):
+    result = run("train", "--data", tiny, "--out", tmp_path, *extra, check=False)
+    assert result.returncode == 2 and words in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_warmup_raises_the_learning_rate_then_decays(tiny, tmp_path):
     result = run("train", "--data", tiny, "--validation-split", "0.25", "--epochs", "3",
                  "--image-size", "32", "--batch-size", "4", "--out", tmp_path, "--verbose", "2",
