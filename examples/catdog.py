@@ -109,7 +109,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     args.run_dir = run_dir
     print(f"Run folder: {run_dir}")
     validating = (f"validating on {val.num_samples}" if val is not None
-                  else "no validation (--validation-split 0)")
+                  else "no validation")
     print(f"Training on {train.num_samples} images, {validating} "
           f"({args.image_size}x{args.image_size}, batch {args.batch_size})")
     callbacks = []
