@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn.fast import chunks, routes, winograd
+from minicnn.fast.epilogue import bias_relu
 from minicnn.fast.parallel import auto
 from minicnn.kernels import jit as K
 from minicnn.kernels.geometry import fit_window
@@ -160,13 +161,7 @@ class FastConv2DFn(Conv2DFn):
         self._bias_relu(out2, b, serial=True)
 
     def _bias_relu(self, y, b, serial):
-        if self.relu:
-            if b is None:
-                _pick(K.relu_, serial)(y)
-            else:
-                _pick(K.bias_relu_, serial)(y, b)
-        elif b is not None:
-            y += b
+        bias_relu(y, b, self.relu, serial)
 
     def _cols(self, x, serial=False):
         """The im2col columns (N*OH*OW, KH*KW*C) of x, by this route's method."""

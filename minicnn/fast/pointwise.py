@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn.fast import chunks
+from minicnn.fast.epilogue import bias_relu
 from minicnn.ops.depthwise import PointwiseConvFn
 
 #: Rows per chunk, in bytes of input: its rows, products and gradient rows stay in cache
@@ -45,10 +46,7 @@ class ChunkedPointwiseConvFn(PointwiseConvFn):
         def work(r0, r1):
             out = y2[r0:r1]
             np.matmul(x2[r0:r1], w2, out=out)
-            if b is not None:
-                out += b
-            if self.relu:
-                np.maximum(out, 0, out=out)
+            bias_relu(out, b, self.relu)
 
         if _row_chunks(work, len(x2), 4 * max(C, F)) is None:
             return super().forward(x, w, b, activation)
@@ -116,10 +114,7 @@ class RowsPointwiseConvFn(PointwiseConvFn):
         def work(r0, r1):
             out = y2[r0:r1]
             np.matmul(x2[r0:r1], w2, out=out)
-            if b is not None:
-                out += b
-            if relu:
-                np.maximum(out, 0, out=out)
+            bias_relu(out, b, relu)
 
         if chunks.run_bands(work, len(x2)) is None:
             return super().forward(x, w, b, activation)

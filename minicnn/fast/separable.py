@@ -3,10 +3,10 @@
 Run as two ops, the depthwise convolution writes its whole output (at 128 px, batch 32, the
 residual cat-dog network's first block writes 33 MB) and the pointwise matmul reads it back.
 Here each chunk of images (``minicnn.fast.chunks``) runs the depthwise kernel (serial build)
-into a buffer that stays in cache and multiplies it by the pointwise kernel at once, with the
-bias and ReLU in the same pass. The numbers are the two ops' (the same kernel, the same
-matmul, per image). No backward: the route applies only where no gradient is recorded;
-training keeps the two ops, whose backward needs the depthwise output.
+into a buffer that stays in cache and multiplies it by the pointwise kernel at once, then adds
+the bias and applies the ReLU in one pass (``minicnn.fast.epilogue``). The numbers are the two
+ops' (the same kernel, the same matmul, per image). No backward: the route applies only where
+no gradient is recorded; training keeps the two ops, whose backward needs the depthwise output.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from minicnn.fast import chunks
+from minicnn.fast.epilogue import bias_relu
 from minicnn.kernels import depthwise as K
 from minicnn.ops.depthwise import window_geometry
 from minicnn.tensor import Function
@@ -42,10 +43,7 @@ class ChunkedSeparableConvFn(Function):
             K.depthwise_forward(x[n0:n1], dw, *strides, *dilation, PT, PL, depth)
             out = y[n0:n1].reshape(-1, F)
             np.matmul(depth.reshape(-1, C * M), pw2, out=out)
-            if b is not None:
-                out += b
-            if relu:
-                np.maximum(out, 0, out=out)
+            bias_relu(out, b, relu)
 
         if chunks.run_chunks(work, x.shape[0], OH * OW * C * M * 4) is None:
             work(0, x.shape[0])  # BLAS refused the hold: the batch as one chunk

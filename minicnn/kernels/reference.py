@@ -123,6 +123,11 @@ def bias_relu_(y, b):
     np.maximum(y + b, 0, out=y)
 
 
+def bias_(y, b):
+    """NumPy twin of the numba kernel ``minicnn.kernels.jit.bias_``."""
+    y += b
+
+
 def relu_(y):
     """NumPy twin of the numba kernel ``minicnn.kernels.jit.relu_``."""
     np.maximum(y, 0, out=y)
