@@ -101,7 +101,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = mc.load_model(args.resume)
         print(f"Resuming from {args.resume}")
     else:
-        model = build_model(args.arch, args.image_size)
+        model = build_model(args.arch, args.image_size, args.width)
         model.compile(optimizer=mc.optimizers.Adam(learning_rate=args.learning_rate),
                       loss="binary_crossentropy", metrics=["accuracy"])
     run_dir = run_folder(args)
@@ -233,13 +233,13 @@ def interrupted(args: argparse.Namespace, model: mc.Sequential, snapshot: EpochS
     return 130
 
 
-def build_model(arch: str, image_size: int) -> mc.Sequential:
+def build_model(arch: str, image_size: int, width: float = 1.0) -> mc.Sequential:
     """A fresh network: the original experiment's, or the residual one (BatchNormalization)."""
     shape = (image_size, image_size, 3)
     if arch == "residual":
         from minicnn.models.residual import catdog_residual_network
 
-        return catdog_residual_network(shape)
+        return catdog_residual_network(shape, width=width)
     return catdog_network(shape, rescale=1 / 255)
 
 
@@ -404,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--arch", choices=("original", "residual"), default="original",
                    help="the original experiment's network, or the residual one "
                         "(minicnn.models.catdog_residual_network)")
+    t.add_argument("--width", type=float, default=1.0, metavar="W",
+                   help="--arch residual: multiply every filter count by W (1.5: about 2.2x "
+                        "the parameters and compute)")
     t.add_argument("--image-size", type=int, default=128)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--learning-rate", type=float, default=1e-3)
@@ -484,6 +487,12 @@ def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         if args.validation_split == 0 and (args.save_best or args.early_stopping):
             usage_error(parser, "--save-best and --early-stopping watch the validation data, "
                         "which --validation-split 0 turns off")
+    if args.command == "train" and args.width != 1.0:
+        if not args.width > 0:
+            usage_error(parser, f"--width: expected a multiplier > 0, got {args.width:g}")
+        if args.arch != "residual" or args.resume:
+            usage_error(parser, "--width sets the residual network's filters: it needs "
+                        "--arch residual and no --resume")
     if args.command == "train" and args.out and not args.overwrite:
         held = [name for name in RUN_FILES if (Path(args.out) / name).exists()]
         if held:

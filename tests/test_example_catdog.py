@@ -115,7 +115,10 @@ def test_validation_split_zero_trains_on_every_image_without_validation(tiny, tm
                                           (["--validation-split", "0", "--early-stopping", "3"],
                                            "--validation-split 0 turns off"),
                                           (["--validation-split", "1.5"],
-                                           "expected a fraction in [0, 1), got 1.5")])
+                                           "expected a fraction in [0, 1), got 1.5"),
+                                          (["--width", "1.5"], "it needs --arch residual"),
+                                          (["--arch", "residual", "--width", "-1"],
+                                           "--width: expected a multiplier > 0, got -1")])
 def test_bad_validation_split_is_a_usage_error(tiny, tmp_path, extra, words):
     result = run("train", "--data", tiny, "--out", tmp_path, *extra, check=False)
     assert result.returncode == 2 and words in result.stderr

@@ -6,6 +6,7 @@ the maps with TensorFlow).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import minicnn as mc
 from minicnn.models.residual import catdog_residual_network
@@ -22,6 +23,19 @@ def test_structure_and_parameter_count():
     assert model.count_params() == 285_633
     small = catdog_residual_network((64, 64, 3))
     assert small.count_params() == 285_633  # global pooling: the size does not change weights
+
+
+def test_width_scales_every_filter_count_to_a_multiple_of_8():
+    mc.clear_session()
+    wide = catdog_residual_network((32, 32, 3), width=1.5)
+    filters = [layer.filters for layer in wide.layers if hasattr(layer, "filters")]
+    # entry, then per block two separable + the shortcut, then the head
+    assert filters == [48, 96, 96, 96, 192, 192, 192, 384, 384, 384, 576]
+    assert wide.count_params() == 631_201
+    narrow = catdog_residual_network((32, 32, 3), width=0.1)
+    assert min(layer.filters for layer in narrow.layers if hasattr(layer, "filters")) == 8
+    with pytest.raises(ValueError, match="width must be > 0, got 0"):
+        catdog_residual_network(width=0)
 
 
 def _bright_or_dark(n, size, seed):

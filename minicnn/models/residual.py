@@ -20,6 +20,7 @@ def catdog_residual_network(
     entry_filters: int = 32,
     head_filters: int = 384,
     dropout: float = 0.25,
+    width: float = 1.0,
     rescale: float | None = 1 / 255,
     name: str = "catdog_residual",
 ) -> Any:
@@ -53,6 +54,9 @@ def catdog_residual_network(
         entry_filters: filters of the entry convolution.
         head_filters: filters of the last separable convolution.
         dropout: dropout rate before the output unit.
+        width: a multiplier on every filter count above (rounded to a multiple of 8), for a
+            wider network without spelling out each count: ``width=1.5`` gives 48 / 96, 192,
+            384 / 576 filters, about 2.2x the parameters and compute.
         rescale: the leading Rescaling's factor (None: no Rescaling layer).
         name: the model's name.
 
@@ -71,6 +75,11 @@ def catdog_residual_network(
     import minicnn.layers as L
     from minicnn.models import Model
 
+    if not width > 0:
+        raise ValueError(f"catdog_residual_network: width must be > 0, got {width!r}")
+    entry_filters = scaled_filters(entry_filters, width)
+    block_filters = [scaled_filters(f, width) for f in block_filters]
+    head_filters = scaled_filters(head_filters, width)
     relu = "relu"
     inputs = L.Input(tuple(input_shape))
     x = L.Rescaling(rescale)(inputs) if rescale is not None else inputs
@@ -96,3 +105,8 @@ def catdog_residual_network(
     x = L.Dropout(dropout)(x)
     outputs = L.Dense(1, activation="sigmoid")(x)
     return Model(inputs, outputs, name=name)
+
+
+def scaled_filters(filters: int, width: float) -> int:
+    """``filters * width`` rounded to a multiple of 8 (at least 8): SIMD-friendly channel counts."""
+    return max(8, int(round(filters * width / 8)) * 8)
