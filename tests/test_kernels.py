@@ -73,6 +73,9 @@ def _compare_all(case, dtype=np.float32):
     R.max_pool_forward(x, KH, KW, SH, SW, PT, PL, y[1], am[1])
     np.testing.assert_array_equal(y[0], y[1])
     np.testing.assert_array_equal(am[0], am[1])
+    values = np.full(y[0].shape, np.nan, dtype)  # inference's kernel: the same maxima
+    J.max_pool_forward_values(x, KH, KW, SH, SW, PT, PL, values)
+    np.testing.assert_array_equal(values, y[1])
 
     gy = rng.standard_normal((N, OH, OW, C)).astype(dtype)
     J.max_pool_backward(gy, am[0], gx[0])
@@ -195,6 +198,9 @@ def test_parallel_and_serial_builds_agree():
         y = np.empty((3, OH, OW, 4), np.float32)
         am = np.empty((3, OH, OW, 4), np.int32)
         _build(J.max_pool_forward, build)(x, 3, 3, 2, 2, PT, PL, y, am)
+        values = np.empty_like(y)
+        _build(J.max_pool_forward_values, build)(x, 3, 3, 2, 2, PT, PL, values)
+        np.testing.assert_array_equal(values, y)
         gx_pool = np.empty_like(x)
         _build(J.max_pool_backward_gather, build)(y, am, 3, 3, 2, 2, PT, PL, gx_pool)
         outs.append((cols, cols_t, gx, y, am, gx_pool))

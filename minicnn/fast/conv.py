@@ -28,6 +28,7 @@ from minicnn.fast.parallel import auto
 from minicnn.kernels import jit as K
 from minicnn.kernels.geometry import fit_window
 from minicnn.ops.conv import AvgPool2DFn, Conv2DFn, MaxPool2DFn
+from minicnn.tensor import is_grad_enabled
 
 _SUM_CHUNKS = 8  # row chunks for the parallel bias-gradient sums (a few per core)
 
@@ -390,7 +391,8 @@ def run_pool_kernel(kern, chunked: bool, *args) -> None:
 
 class MaxPool2DFastFn(MaxPool2DFn):
     """Route ``max_pool2d whole``; ``ChunkedMaxPool2DFn`` for ``chunks``. Same numbers as
-    ``MaxPool2DFn``, to the bit; backward writes gx once: directly where windows tile the
+    ``MaxPool2DFn``, to the bit; with no gradient to come (inference) only the maxima are
+    written, not where they are; backward writes gx once: directly where windows tile the
     input (strides = pool, no padding), else by gathering each position's windows."""
 
     chunked = False
@@ -399,6 +401,10 @@ class MaxPool2DFastFn(MaxPool2DFn):
         N, H, W, C = x.shape
         OH, OW, PT, PL = fit_window(x.shape, pool_size, strides, padding, who, kind="pool")
         y = np.empty((N, OH, OW, C), dtype=x.dtype)
+        if not (is_grad_enabled() and any(self.needs_input_grad)):  # no backward will come
+            run_pool_kernel(K.max_pool_forward_values, self.chunked, np.ascontiguousarray(x),
+                            *pool_size, *strides, PT, PL, y)
+            return y
         argmax = np.empty((N, OH, OW, C), dtype=np.int32)
         run_pool_kernel(K.max_pool_forward, self.chunked, np.ascontiguousarray(x), *pool_size,
                         *strides, PT, PL, y, argmax)
