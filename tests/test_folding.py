@@ -199,3 +199,48 @@ def test_not_folded_when_an_enclosing_call_is_training(calls):
         explicit = model(x, training=True)
     assert calls == []
     np.testing.assert_allclose(inherited.data, explicit.data, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_relu_before_a_folded_separable_chain_runs_inside_it(monkeypatch, n):
+    """ReLU -> SeparableConv2D -> BN: the ReLU's only reader is the chain, whose depthwise
+    kernel reads through it (four images: the chunked route; one image: ReLU then the two
+    ops). Not taken for a clipped ReLU, nor for a ReLU with a second reader; the numbers are
+    the layers' (NaN where they give NaN)."""
+    seen = []
+    run_folded = folding.run_folded
+    monkeypatch.setattr(folding, "run_folded", lambda *a: seen.append(a[4]) or run_folded(*a))
+    inputs = mc.Input((9, 9, 6))
+    a = L.Conv2D(6, 1, name="a")(inputs)
+    r = L.ReLU(name="r")(a)  # taken: its only reader is the chain of s
+    s = L.BatchNormalization(name="s_bn")(
+        L.SeparableConv2D(6, 3, padding="same", use_bias=False, name="s")(r))
+    clipped = L.ReLU(6.0, name="clipped")(s)  # not a plain ReLU
+    t = L.BatchNormalization(name="t_bn")(L.SeparableConv2D(6, 3, name="t")(clipped))
+    shared = L.Activation("relu", name="shared")(a)  # two readers: the chain and the Add
+    u = L.BatchNormalization(name="u_bn")(
+        L.SeparableConv2D(6, 3, padding="same", name="u")(shared))
+    model = mc.Model(inputs, [L.Add()([s, a]), t, L.Add()([u, shared])])
+    plan = model._plan
+    names = {i: step.layer.name for i, step in enumerate(plan.steps)}
+    assert {names[i]: names[j] for i, j in plan.relu_inputs.items()} == {"r": "s"}
+    rng = np.random.default_rng(9)
+    _random_statistics(model, rng)
+    x = rng.normal(size=(n, 9, 9, 6)).astype(np.float32)
+    x[0, 4, 4, 2] = np.nan
+    fused = model.predict(x, verbose=0)
+    assert sorted(seen) == [False, False, True]
+    unfolded = _unfolded(model, x, monkeypatch)
+    for f, p in zip(fused, unfolded):
+        assert np.isnan(p).any()
+        np.testing.assert_allclose(f, p, rtol=1e-5, atol=1e-5)
+
+
+def test_residual_network_runs_its_block_relus_inside_the_separable_chains():
+    from minicnn.models import catdog_residual_network
+
+    model = catdog_residual_network((32, 32, 3))
+    steps = model._plan.steps
+    pairs = [(type(steps[i].layer).__name__, type(steps[j].layer).__name__)
+             for i, j in model._plan.relu_inputs.items()]
+    assert pairs == [("Activation", "SeparableConv2D")] * 3  # one ReLU opening each block

@@ -102,6 +102,28 @@ def test_depthwise_kernels_match_numpy_twin_on_generated_shapes(case):
         _close(a, b)
 
 
+@pytest.mark.parametrize("xs, ks, strides, padding, dilation", DEPTHWISE_CASES)
+@pytest.mark.parametrize("build", ["serial", "parallel"])
+def test_depthwise_forward_reads_through_a_relu(xs, ks, strides, padding, dilation, build):
+    """``relu_input=True`` (a ReLU layer before a SeparableConv2D, run inside it at inference)
+    gives the kernel's numbers on ``max(x, 0)`` to the bit, NaN kept, on every geometry."""
+    from minicnn.fast.parallel import parallel_build
+    from minicnn.kernels import depthwise as K
+    from minicnn.ops.depthwise import window_geometry
+
+    rng = np.random.default_rng(sum(xs) * 7 + sum(ks))
+    x = rng.standard_normal(xs).astype(np.float32)
+    x.flat[rng.integers(x.size)] = np.nan
+    w = rng.standard_normal((ks[0], ks[1], xs[3], ks[2])).astype(np.float32)
+    OH, OW, PT, PL, _, _ = window_geometry(xs, ks[:2], strides, padding, dilation, "test")
+    kern = parallel_build(K.depthwise_forward) if build == "parallel" else K.depthwise_forward
+    through, on_relu = (np.full((xs[0], OH, OW, xs[3] * ks[2]), -1.0, np.float32)
+                        for _ in range(2))
+    kern(x, w, *strides, *dilation, PT, PL, through, True)
+    kern(np.where(x < 0, np.float32(0), x), w, *strides, *dilation, PT, PL, on_relu)
+    np.testing.assert_array_equal(through, on_relu)
+
+
 def test_depthwise_kernel_without_input_gradient(monkeypatch):
     rng = np.random.default_rng(3)
     x0 = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)

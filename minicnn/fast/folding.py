@@ -86,6 +86,21 @@ def is_plain_relu(layer) -> bool:
             and layer.threshold == 0)
 
 
+def takes_relu_input(conv) -> bool:
+    """Whether a plain ReLU right before ``conv``'s folded chain is better run inside it: a
+    SeparableConv2D's depthwise kernel reads its input through the ReLU (the residual blocks'
+    ReLU -> SeparableConv2D -> BatchNormalization), so the ReLU's output is never written.
+
+    Example:
+        >>> import minicnn as mc
+        >>> from minicnn.fast.folding import takes_relu_input
+        >>> sep, conv = mc.layers.SeparableConv2D(8, 3), mc.layers.Conv2D(8, 3)
+        >>> takes_relu_input(sep), takes_relu_input(conv)
+        (True, False)
+    """
+    return _is_separable(conv)
+
+
 def folded_weights(conv, bn) -> tuple[np.ndarray, np.ndarray]:
     """(the kernel with BatchNormalization's scale in it, the folded bias), in the kernel's
     dtype; computed in float64 and kept while the source weights stay equal.
@@ -149,11 +164,12 @@ def _is_depthwise(conv) -> bool:
     return isinstance(conv, DepthwiseConv2D)
 
 
-def run_folded(conv, bn, relu: bool, x: Tensor) -> Tensor | None:
+def run_folded(conv, bn, relu: bool, x: Tensor, relu_input: bool = False) -> Tensor | None:
     """``bn(conv(x))`` (then ReLU if ``relu``) as one convolution with folded weights, or None
     where folding does not apply (the route table's ``conv+batch_norm`` row: inference, the
     kernel in float32, folding on). The caller has checked ``foldable(conv, bn)`` and that the
-    BatchNormalization runs in inference mode.
+    BatchNormalization runs in inference mode. ``relu_input``: of ``x.relu()`` (a ReLU layer
+    before the convolution; a SeparableConv2D reads x through it, see ``takes_relu_input``).
 
     Example:
         >>> import numpy as np, minicnn as mc
@@ -175,7 +191,10 @@ def run_folded(conv, bn, relu: bool, x: Tensor) -> Tensor | None:
     k, b, act = Tensor(k), Tensor(b), ("relu" if relu else "linear")
     if _is_separable(conv):
         return separable_conv2d(x, conv.depthwise_kernel, k, b, conv.strides, conv.padding,
-                                conv.dilation_rate, act, who=conv._who())
+                                conv.dilation_rate, act, who=conv._who(),
+                                relu_input=relu_input)
+    if relu_input:
+        x = x.relu()
     if _is_depthwise(conv):
         y = depthwise_conv2d(x, k, b, conv.strides, conv.padding, conv.dilation_rate,
                              who=conv._who())

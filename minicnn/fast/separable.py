@@ -4,7 +4,9 @@ Run as two ops, the depthwise convolution writes its whole output (at 128 px, ba
 residual cat-dog network's first block writes 33 MB) and the pointwise matmul reads it back.
 Here each chunk of images (``minicnn.fast.chunks``) runs the depthwise kernel (serial build)
 into a buffer that stays in cache and multiplies it by the pointwise kernel at once, then adds
-the bias and applies the ReLU in one pass (``minicnn.fast.epilogue``). The numbers are the two
+the bias and applies the ReLU in one pass (``minicnn.fast.epilogue``). A ReLU layer just before
+(``relu_input``: the residual blocks' ReLU -> SeparableConv2D) is applied by the depthwise
+kernel as it reads, so the ReLU's output is never written. The numbers are the two
 ops' (the same kernel, the same matmul, per image). No backward: the route applies only where
 no gradient is recorded; training keeps the two ops, whose backward needs the depthwise output.
 """
@@ -28,7 +30,7 @@ class ChunkedSeparableConvFn(Function):
     """
 
     def forward(self, x, dw, pw, b=None, strides=(1, 1), padding="valid", dilation=(1, 1),
-                activation="linear", who="separable_conv2d"):
+                activation="linear", who="separable_conv2d", relu_input=False):
         KH, KW, C, M = dw.shape
         F = pw.shape[-1]
         OH, OW, PT, PL, _, _ = window_geometry(x.shape, (KH, KW), strides, padding, dilation,
@@ -40,7 +42,7 @@ class ChunkedSeparableConvFn(Function):
 
         def work(n0, n1):
             depth = np.empty((n1 - n0, OH, OW, C * M), dtype=np.float32)  # in cache
-            K.depthwise_forward(x[n0:n1], dw, *strides, *dilation, PT, PL, depth)
+            K.depthwise_forward(x[n0:n1], dw, *strides, *dilation, PT, PL, depth, relu_input)
             out = y[n0:n1].reshape(-1, F)
             np.matmul(depth.reshape(-1, C * M), pw2, out=out)
             bias_relu(out, b, relu)

@@ -19,14 +19,26 @@ SW, dilation DH DW, padding before PT PL; input row ``oh*SH + kh*DH - PT``.
 
 from __future__ import annotations
 
-from numba import prange
+import numpy as np
+from numba import njit, prange
 
 from minicnn.kernels.jit import kernel
 
 
+@njit(inline="always")
+def _relu(v, zero):
+    # ``zero`` has v's type (a literal 0 would make the sum float64); NaN < 0 is False, so
+    # NaN stays NaN, as in TensorFlow
+    return zero if v < zero else v
+
+
 @kernel(size_arg=8)
-def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y):
+def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y, relu_input=False):
     """``y[n, oh, ow, c*M + m] = sum over taps of x[n, ih, iw, c] * w[kh, kw, c, m]``.
+
+    ``relu_input``: read ``max(x, 0)`` instead of x (NaN stays NaN), as if a ReLU layer ran
+    first; inference runs a ReLU -> SeparableConv2D pair this way without writing the ReLU's
+    output (``minicnn.fast.separable``).
 
     Shape: x (N, H, W, C), w (KH, KW, C, M) -> y (N, OH, OW, C*M), overwritten.
 
@@ -42,6 +54,7 @@ def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y):
     KH, KW, _, M = w.shape
     OH, OW = y.shape[1], y.shape[2]
     w2 = w.reshape(KH, KW, C * M)  # channel c*M + m of tap (kh, kw): y's own channel order
+    zero = np.zeros(1, dtype=x.dtype)[0]
     nine = KH == 3 and KW == 3 and SH == 1 and SW == 1 and DH == 1 and DW == 1 and M == 1
     # the columns whose three taps are all inside the input: 0 <= ow - PL and ow - PL + 2 < W
     ow_in0 = min(max(PL, 0), OW)
@@ -54,6 +67,19 @@ def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y):
             if rows_in and ow_in0 <= ow < ow_in1:  # the nine taps inside: one pass, no branches
                 r0, r1, r2 = x[n, oh - PT], x[n, oh - PT + 1], x[n, oh - PT + 2]
                 iw = ow - PL
+                if relu_input:
+                    for c in range(C):
+                        s = _relu(r0[iw, c], zero) * w2[0, 0, c]
+                        s += _relu(r0[iw + 1, c], zero) * w2[0, 1, c]
+                        s += _relu(r0[iw + 2, c], zero) * w2[0, 2, c]
+                        s += _relu(r1[iw, c], zero) * w2[1, 0, c]
+                        s += _relu(r1[iw + 1, c], zero) * w2[1, 1, c]
+                        s += _relu(r1[iw + 2, c], zero) * w2[1, 2, c]
+                        s += _relu(r2[iw, c], zero) * w2[2, 0, c]
+                        s += _relu(r2[iw + 1, c], zero) * w2[2, 1, c]
+                        s += _relu(r2[iw + 2, c], zero) * w2[2, 2, c]
+                        out[c] = s
+                    continue
                 for c in range(C):
                     s = r0[iw, c] * w2[0, 0, c]
                     s += r0[iw + 1, c] * w2[0, 1, c]
@@ -78,12 +104,14 @@ def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y):
                     xrow, wk = x[n, ih, iw], w2[kh, kw]
                     if M == 1:  # every access unit-stride, vectorised
                         for c in range(C):
-                            out[c] += xrow[c] * wk[c]
+                            v = _relu(xrow[c], zero) if relu_input else xrow[c]
+                            out[c] += v * wk[c]
                     else:
                         wk4 = w[kh, kw]
                         for m in range(M):
                             for c in range(C):
-                                out[c * M + m] += xrow[c] * wk4[c, m]
+                                v = _relu(xrow[c], zero) if relu_input else xrow[c]
+                                out[c * M + m] += v * wk4[c, m]
 
 
 @kernel(size_arg=0)

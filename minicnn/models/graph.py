@@ -7,7 +7,8 @@ also finds the Conv2D + MaxPooling2D pairs that ``minicnn.models.fusion`` can ru
 operation: the pool must be the only consumer of the convolution's output, and that output must
 not be a model output (nobody else may see the unpooled activations). At inference it finds,
 by the same rule, the chains convolution -> BatchNormalization [-> ReLU] that the fast path
-runs as one convolution with folded weights (``minicnn.fast.folding``), and the
+runs as one convolution with folded weights (``minicnn.fast.folding``), a plain ReLU whose only
+reader is such a chain's SeparableConv2D inside that convolution, and the
 BatchNormalization -> ReLU pairs it runs as one op (``minicnn.fast.bn_relu``).
 """
 
@@ -62,6 +63,7 @@ class GraphPlan:
         self._uses, self._protected = uses, protected
         self._fused: dict[int, int] | None = None  # found on the first fast-path run
         self._folds: dict[int, list[int]] | None = None  # found on the first fast inference
+        self._relu_inputs: dict[int, int] | None = None  # found with the folds
         self._bn_relus: dict[int, int] | None = None  # found on the first fast-path run
         # the last step that reads each value, so intermediate activations are dropped early
         self.last_use = {key: max(idx) for key, idx in uses.items() if key not in protected}
@@ -110,6 +112,24 @@ class GraphPlan:
         return self._folds
 
     @property
+    def relu_inputs(self) -> dict[int, int]:
+        """{ReLU step: the folded chain's first step it alone feeds} for the plain ReLUs the
+        chain runs inside its convolution (``minicnn.fast.folding.takes_relu_input``: a
+        SeparableConv2D reads its input through the ReLU); found with ``folds``."""
+        if self._relu_inputs is None:
+            is_plain_relu = route.fast("is_plain_relu")
+            takes_relu_input = route.fast("takes_relu_input")
+            pairs = {}
+            in_chains = {k for chain in self.folds.values() for k in chain}  # ReLUs run there
+            for i, step in enumerate(self.steps):
+                j = None if isinstance(step.args, list) else self._sole_user(i)
+                if (j is not None and j in self.folds and i not in in_chains
+                        and is_plain_relu(step.layer) and takes_relu_input(self.steps[j].layer)):
+                    pairs[i] = j
+            self._relu_inputs = pairs
+        return self._relu_inputs
+
+    @property
     def bn_relus(self) -> dict[int, int]:
         """{BatchNormalization step: ReLU step} for the pairs the fast path runs as one op
         (``minicnn.fast.bn_relu``), in training and at inference; found when first asked."""
@@ -146,20 +166,29 @@ class GraphPlan:
         # (training None: a layer call inside another's training=True inherits that flag)
         folds = (self.folds if route.FAST and not resolve_training(training, False)
                  and not is_grad_enabled() else {})
+        relu_inputs = self.relu_inputs if folds else {}
+        declined: set[int] = set()  # chains run_folded turned down: not offered twice
         for i, step in enumerate(self.steps):
             if i in skip:
                 continue
-            chain = folds.get(i)
+            # a ReLU whose only reader is a folded chain that takes it inside: run the chain
+            # now, on the ReLU's input (the ReLU's output is the chain's only input, so the
+            # chain can run here and that output is never made)
+            first = relu_inputs.get(i)
+            start, relu_input = (first, True) if first is not None else (i, False)
+            chain = folds.get(start) if start not in declined else None
             if chain is not None:
-                y = route.fast("run_folded")(step.layer, self.steps[chain[0]].layer,
-                                             len(chain) == 2, values[step.args])
+                y = route.fast("run_folded")(self.steps[start].layer,
+                                             self.steps[chain[0]].layer, len(chain) == 2,
+                                             values[step.args], relu_input)
                 if y is not None:
                     last = self.steps[chain[-1]]
                     values[last.outputs[0]] = y
-                    skip.update(chain)
-                    for s in [i, *chain]:
+                    skip.update([start, *chain])
+                    for s in dict.fromkeys([i, start, *chain]):
                         self._drop(values, s)
                     continue
+                declined.add(start)
             j = bn_relus.get(i)
             if j is not None:
                 y = route.fast("run_bn_relu")(step.layer, values[step.args], training)

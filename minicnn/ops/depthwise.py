@@ -264,9 +264,11 @@ def pointwise_conv(x: Tensor, w: Tensor, b: Tensor | None = None,
 
 def separable_conv2d(x: Tensor, depthwise_kernel: Tensor, pointwise_kernel: Tensor,
                      b: Tensor | None = None, strides=(1, 1), padding="valid", dilation=(1, 1),
-                     activation: str = "linear", who: str = "separable_conv2d") -> Tensor:
+                     activation: str = "linear", who: str = "separable_conv2d",
+                     relu_input: bool = False) -> Tensor:
     """SeparableConv2D's computation: ``depthwise_conv2d`` (no bias), then ``pointwise_conv``
-    with the bias and ``activation`` ("linear" or "relu").
+    with the bias and ``activation`` ("linear" or "relu"). ``relu_input``: of ``x.relu()``, as
+    after a ReLU layer (the chunked route reads x through the ReLU instead of writing it).
 
     On the fast path a batch at inference may run both as one chunked op whose depthwise
     output never leaves cache (route ``separable_conv/chunks``); otherwise, and always on the
@@ -289,7 +291,10 @@ def separable_conv2d(x: Tensor, depthwise_kernel: Tensor, pointwise_kernel: Tens
     if fn is not None:
         args = (x, depthwise_kernel, pointwise_kernel) + (() if b is None else (b,))
         return fn.apply(*args, strides=tuple(strides), padding=padding,
-                        dilation=tuple(dilation), activation=activation, who=who)
+                        dilation=tuple(dilation), activation=activation, who=who,
+                        relu_input=relu_input)
+    if relu_input:
+        x = x.relu()
     y = depthwise_conv2d(x, depthwise_kernel, None, strides, padding, dilation, who=who)
     return pointwise_conv(y, pointwise_kernel, b, activation)
 

@@ -51,7 +51,8 @@ def pick(op: str, plain: type, **facts: Any) -> type:
 
 def fast(name: str) -> Callable | None:
     """A layer-level fast entry point (``"fuse_pair"`` in ``minicnn.fast.fused``;
-    ``"foldable"``, ``"is_plain_relu"``, ``"run_folded"`` in ``minicnn.fast.folding``;
+    ``"foldable"``, ``"is_plain_relu"``, ``"takes_relu_input"``, ``"run_folded"`` in
+    ``minicnn.fast.folding``;
     ``"bn_relu_fusable"``, ``"run_bn_relu"`` in ``minicnn.fast.bn_relu``), or None on the
     plain path.
 
