@@ -244,3 +244,55 @@ def test_residual_network_runs_its_block_relus_inside_the_separable_chains():
     pairs = [(type(steps[i].layer).__name__, type(steps[j].layer).__name__)
              for i, j in model._plan.relu_inputs.items()]
     assert pairs == [("Activation", "SeparableConv2D")] * 3  # one ReLU opening each block
+
+
+@pytest.mark.parametrize("n", [1, 5])
+def test_max_pool_then_add_runs_as_one_pass(monkeypatch, n):
+    """MaxPooling2D read only by a two-input Add: the pool writes max + the other addend at
+    inference (pool first or second in the Add). Not for a pool with a second reader, a
+    three-input Add, or a pool that runs inside its Conv2D(relu) (conv + pool fusion); the
+    numbers are the layers' on the same path to the bit, NaN included; training runs the
+    layers."""
+    from minicnn.fast import pool_add
+
+    seen = []
+    real = pool_add.run_pool_add
+    monkeypatch.setattr(pool_add, "run_pool_add",
+                        lambda *a: seen.append(a[0].name) or real(*a))
+    inputs = mc.Input((8, 8, 4))
+    a = L.Conv2D(4, 3, padding="same", name="a")(inputs)
+    short = L.Conv2D(4, 1, strides=2, name="short")(inputs)
+    p1 = L.MaxPooling2D(3, 2, "same", name="p1")(a)
+    s1 = L.Add(name="s1")([p1, short])  # taken
+    p2 = L.MaxPooling2D(2, name="p2")(a)
+    s2 = L.Add(name="s2")([short, p2])  # taken, the pool second
+    p3 = L.MaxPooling2D(2, name="p3")(a)
+    s3 = L.Add(name="s3")([p3, short, s1])  # three inputs: not taken
+    p4 = L.MaxPooling2D(2, name="p4")(a)
+    s4 = L.Add(name="s4")([p4, short])
+    side = L.Flatten()(p4)  # p4 has a second reader: not taken
+    c = L.Conv2D(4, 3, padding="same", activation="relu", name="c")(inputs)
+    p5 = L.MaxPooling2D(2, name="p5")(c)  # runs inside c (conv + pool fusion)
+    s5 = L.Add(name="s5")([p5, short])
+    model = mc.Model(inputs, [s1, s2, s3, s4, side, s5])
+    plan = model._plan
+    names = {i: step.layer.name for i, step in enumerate(plan.steps)}
+    assert {names[i]: names[j] for i, j in plan.pool_adds.items()} == {"p1": "s1", "p2": "s2"}
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(n, 8, 8, 4)).astype(np.float32)
+    x[0, 0, 0, :] = np.nan
+    fused = model.predict(x, verbose=0)
+    assert sorted(seen) == ["p1", "p2"]
+    apart = _unfolded(model, x, monkeypatch)  # the same fast convolutions, then the layers
+    route.FAST = False
+    try:
+        plain = model.predict(x, verbose=0)
+    finally:
+        route.FAST = True
+    for f, a, p in zip(fused, apart, plain):
+        np.testing.assert_array_equal(f, a)
+        np.testing.assert_allclose(f, p, rtol=1e-5, atol=1e-5)
+    assert np.isnan(fused[0]).any()
+    seen.clear()
+    model(mc.Tensor(x), training=True)
+    assert seen == []

@@ -76,6 +76,12 @@ def _compare_all(case, dtype=np.float32):
     values = np.full(y[0].shape, np.nan, dtype)  # inference's kernel: the same maxima
     J.max_pool_forward_values(x, KH, KW, SH, SW, PT, PL, values)
     np.testing.assert_array_equal(values, y[1])
+    other = rng.standard_normal(values.shape).astype(dtype)  # with an Add after the pool
+    summed = [np.full(values.shape, np.nan, dtype) for _ in range(2)]
+    J.max_pool_forward_values(x, KH, KW, SH, SW, PT, PL, summed[0], other)
+    R.max_pool_forward_values(x, KH, KW, SH, SW, PT, PL, summed[1], other)
+    np.testing.assert_array_equal(summed[0], summed[1])
+    np.testing.assert_array_equal(summed[0], y[1] + other)
 
     gy = rng.standard_normal((N, OH, OW, C)).astype(dtype)
     J.max_pool_backward(gy, am[0], gx[0])

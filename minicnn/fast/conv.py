@@ -397,13 +397,20 @@ class MaxPool2DFastFn(MaxPool2DFn):
 
     chunked = False
 
-    def forward(self, x, pool_size=(2, 2), strides=(2, 2), padding="valid", who="max_pool2d"):
+    def forward(self, x, pool_size=(2, 2), strides=(2, 2), padding="valid", who="max_pool2d",
+                add=None):
         N, H, W, C = x.shape
         OH, OW, PT, PL = fit_window(x.shape, pool_size, strides, padding, who, kind="pool")
         y = np.empty((N, OH, OW, C), dtype=x.dtype)
-        if not (is_grad_enabled() and any(self.needs_input_grad)):  # no backward will come
+        inference = not (is_grad_enabled() and any(self.needs_input_grad))
+        if add is not None:  # an Add after the pool, in its pass: see minicnn.fast.pool_add
+            if not inference or add.shape != y.shape or add.dtype != y.dtype:
+                raise ValueError(f"{who}: add= needs inference and a {y.dtype} addend of "
+                                 f"shape {y.shape}; got {add.dtype} {add.shape}")
+            add = np.ascontiguousarray(add)
+        if inference:  # no backward will come: the maxima only
             run_pool_kernel(K.max_pool_forward_values, self.chunked, np.ascontiguousarray(x),
-                            *pool_size, *strides, PT, PL, y)
+                            *pool_size, *strides, PT, PL, y, add)
             return y
         argmax = np.empty((N, OH, OW, C), dtype=np.int32)
         run_pool_kernel(K.max_pool_forward, self.chunked, np.ascontiguousarray(x), *pool_size,

@@ -76,10 +76,12 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
     argmax[...] = ih * W + iw
 
 
-def max_pool_forward_values(x, KH, KW, SH, SW, PT, PL, y):
+def max_pool_forward_values(x, KH, KW, SH, SW, PT, PL, y, add=None):
     """NumPy twin of the numba kernel ``minicnn.kernels.jit.max_pool_forward_values``."""
     argmax = np.empty(y.shape, np.int32)
     max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax)
+    if add is not None:
+        y += add
 
 
 def max_pool_backward(gy, argmax, gx):

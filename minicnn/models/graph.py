@@ -8,7 +8,8 @@ operation: the pool must be the only consumer of the convolution's output, and t
 not be a model output (nobody else may see the unpooled activations). At inference it finds,
 by the same rule, the chains convolution -> BatchNormalization [-> ReLU] that the fast path
 runs as one convolution with folded weights (``minicnn.fast.folding``), a plain ReLU whose only
-reader is such a chain's SeparableConv2D inside that convolution, and the
+reader is such a chain's SeparableConv2D inside that convolution, a MaxPooling2D whose only
+reader is a two-input Add as one pass with it (``minicnn.fast.pool_add``), and the
 BatchNormalization -> ReLU pairs it runs as one op (``minicnn.fast.bn_relu``).
 """
 
@@ -64,6 +65,7 @@ class GraphPlan:
         self._fused: dict[int, int] | None = None  # found on the first fast-path run
         self._folds: dict[int, list[int]] | None = None  # found on the first fast inference
         self._relu_inputs: dict[int, int] | None = None  # found with the folds
+        self._pool_adds: dict[int, int] | None = None  # found on the first fast inference
         self._bn_relus: dict[int, int] | None = None  # found on the first fast-path run
         # the last step that reads each value, so intermediate activations are dropped early
         self.last_use = {key: max(idx) for key, idx in uses.items() if key not in protected}
@@ -130,6 +132,29 @@ class GraphPlan:
         return self._relu_inputs
 
     @property
+    def pool_adds(self) -> dict[int, int]:
+        """{MaxPooling2D step: the two-input Add step that alone reads it} for the pairs the
+        fast path runs as one pass at inference (``minicnn.fast.pool_add``); found when first
+        asked, by a fast-path inference run."""
+        if self._pool_adds is None:
+            fusable_pair = route.fast("pool_add_fusable")
+            pooled_by_conv = set(self.fused.values())  # those pools run inside their conv
+            pairs = {}
+            for i, step in enumerate(self.steps):
+                if (len(step.outputs) != 1 or step.outputs[0] in self._protected
+                        or i in pooled_by_conv):
+                    continue
+                users = self._uses.get(step.outputs[0], [])
+                if len(users) != 1:
+                    continue
+                add = self.steps[users[0]]
+                if (len(add.inputs) == 2 and add.inputs[0] != add.inputs[1]
+                        and fusable_pair(step.layer, add.layer)):
+                    pairs[i] = users[0]
+            self._pool_adds = pairs
+        return self._pool_adds
+
+    @property
     def bn_relus(self) -> dict[int, int]:
         """{BatchNormalization step: ReLU step} for the pairs the fast path runs as one op
         (``minicnn.fast.bn_relu``), in training and at inference; found when first asked."""
@@ -164,12 +189,17 @@ class GraphPlan:
         bn_relus = self.bn_relus if route.FAST else {}
         # BatchNormalization in inference mode, nothing recorded: its chains may be folded
         # (training None: a layer call inside another's training=True inherits that flag)
-        folds = (self.folds if route.FAST and not resolve_training(training, False)
-                 and not is_grad_enabled() else {})
-        relu_inputs = self.relu_inputs if folds else {}
+        inference = (route.FAST and not resolve_training(training, False)
+                     and not is_grad_enabled())
+        folds = self.folds if inference else {}
+        relu_inputs = self.relu_inputs if inference else {}
+        pool_adds = self.pool_adds if inference else {}
+        add_pools = {j: i for i, j in pool_adds.items()}
         declined: set[int] = set()  # chains run_folded turned down: not offered twice
         for i, step in enumerate(self.steps):
-            if i in skip:
+            if i in skip or i in pool_adds:  # (a pool before its Add runs at the Add's step)
+                continue
+            if i in add_pools and self._run_pool_add(values, add_pools[i], i, training):
                 continue
             # a ReLU whose only reader is a folded chain that takes it inside: run the chain
             # now, on the ReLU's input (the ReLU's output is the chain's only input, so the
@@ -212,6 +242,22 @@ class GraphPlan:
                 values[key] = value
             self._drop(values, i)
         return [values[k] for k in self.output_keys]
+
+    def _run_pool_add(self, values: dict[Any, Any], i: int, j: int, training) -> bool:
+        """At Add step ``j``: its pool (step ``i``, deferred to here) and the Add in one pass;
+        True if done. If the fast path declines, the pool runs on its own (False: the Add
+        then runs as usual)."""
+        pool, add = self.steps[i], self.steps[j]
+        other = next(k for k in add.inputs if k != pool.outputs[0])
+        y = route.fast("run_pool_add")(pool.layer, values[pool.args], values[other])
+        if y is None:
+            values[pool.outputs[0]] = pool.layer(values[pool.args], training=training)
+            self._drop(values, i)
+            return False
+        values[add.outputs[0]] = y
+        self._drop(values, i)
+        self._drop(values, j)
+        return True
 
     def _drop(self, values: dict[Any, Any], i: int) -> None:
         for key in self.steps[i].inputs:

@@ -53,7 +53,8 @@ def fast(name: str) -> Callable | None:
     """A layer-level fast entry point (``"fuse_pair"`` in ``minicnn.fast.fused``;
     ``"foldable"``, ``"is_plain_relu"``, ``"takes_relu_input"``, ``"run_folded"`` in
     ``minicnn.fast.folding``;
-    ``"bn_relu_fusable"``, ``"run_bn_relu"`` in ``minicnn.fast.bn_relu``), or None on the
+    ``"bn_relu_fusable"``, ``"run_bn_relu"`` in ``minicnn.fast.bn_relu``;
+    ``"pool_add_fusable"``, ``"run_pool_add"`` in ``minicnn.fast.pool_add``), or None on the
     plain path.
 
     Example:
@@ -63,11 +64,13 @@ def fast(name: str) -> Callable | None:
     """
     if not FAST:
         return None
-    from minicnn.fast import bn_relu, folding, fused
+    from minicnn.fast import bn_relu, folding, fused, pool_add
 
     if name == "bn_relu_fusable":
         return bn_relu.fusable
-    for module in (fused, folding, bn_relu):
+    if name == "pool_add_fusable":
+        return pool_add.fusable
+    for module in (fused, folding, bn_relu, pool_add):
         entry = getattr(module, name, None)
         if entry is not None:
             return entry
