@@ -74,12 +74,12 @@ def _compare_all(case, dtype=np.float32):
     np.testing.assert_array_equal(y[0], y[1])
     np.testing.assert_array_equal(am[0], am[1])
     values = np.full(y[0].shape, np.nan, dtype)  # inference's kernel: the same maxima
-    J.max_pool_forward_values(x, KH, KW, SH, SW, PT, PL, values)
+    J.max_pool_forward(x, KH, KW, SH, SW, PT, PL, values, None)
     np.testing.assert_array_equal(values, y[1])
     other = rng.standard_normal(values.shape).astype(dtype)  # with an Add after the pool
     summed = [np.full(values.shape, np.nan, dtype) for _ in range(2)]
-    J.max_pool_forward_values(x, KH, KW, SH, SW, PT, PL, summed[0], other)
-    R.max_pool_forward_values(x, KH, KW, SH, SW, PT, PL, summed[1], other)
+    J.max_pool_forward(x, KH, KW, SH, SW, PT, PL, summed[0], None, other)
+    R.max_pool_forward(x, KH, KW, SH, SW, PT, PL, summed[1], None, other)
     np.testing.assert_array_equal(summed[0], summed[1])
     np.testing.assert_array_equal(summed[0], y[1] + other)
 
@@ -205,7 +205,7 @@ def test_parallel_and_serial_builds_agree():
         am = np.empty((3, OH, OW, 4), np.int32)
         _build(J.max_pool_forward, build)(x, 3, 3, 2, 2, PT, PL, y, am)
         values = np.empty_like(y)
-        _build(J.max_pool_forward_values, build)(x, 3, 3, 2, 2, PT, PL, values)
+        _build(J.max_pool_forward, build)(x, 3, 3, 2, 2, PT, PL, values, None)
         np.testing.assert_array_equal(values, y)
         gx_pool = np.empty_like(x)
         _build(J.max_pool_backward_gather, build)(y, am, 3, 3, 2, 2, PT, PL, gx_pool)

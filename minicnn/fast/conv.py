@@ -409,8 +409,8 @@ class MaxPool2DFastFn(MaxPool2DFn):
                                  f"shape {y.shape}; got {add.dtype} {add.shape}")
             add = np.ascontiguousarray(add)
         if inference:  # no backward will come: the maxima only
-            run_pool_kernel(K.max_pool_forward_values, self.chunked, np.ascontiguousarray(x),
-                            *pool_size, *strides, PT, PL, y, add)
+            run_pool_kernel(K.max_pool_forward, self.chunked, np.ascontiguousarray(x),
+                            *pool_size, *strides, PT, PL, y, None, add)
             return y
         argmax = np.empty((N, OH, OW, C), dtype=np.int32)
         run_pool_kernel(K.max_pool_forward, self.chunked, np.ascontiguousarray(x), *pool_size,

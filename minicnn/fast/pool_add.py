@@ -3,7 +3,7 @@
 keras.io's mini-Xception and minicnn's residual cat-dog network end each block with
 ``Add()([MaxPooling2D(3, 2, "same")(x), Conv2D(f, 1, strides=2)(block_input)])``. Run as two
 layers, the pool writes its output, and the Add reads it back with the shortcut and writes a
-third array. Here the pool's kernel (``kernels.jit.max_pool_forward_values``) adds the
+third array. Here the pool's kernel (``kernels.jit.max_pool_forward``, no argmax) adds the
 shortcut as it stores each maximum: one array written instead of two, one read fewer. The
 numbers are the layers': the same maxima, then one float32 addition (``a + b`` equals
 ``b + a`` to the bit).
@@ -16,11 +16,10 @@ the other inference-only rewrites (``minicnn.fast.folding``).
 
 from __future__ import annotations
 
+from minicnn import profiler
 from minicnn.fast import routes
 from minicnn.layers.merge import Add
 from minicnn.layers.pooling import MaxPooling2D
-from minicnn.ops.conv import MaxPool2DFn
-from minicnn.ops.route import pick
 from minicnn.tensor import Tensor
 
 
@@ -41,8 +40,8 @@ def fusable(pool, add) -> bool:
 
 def run_pool_add(pool, x: Tensor, other: Tensor) -> Tensor | None:
     """``pool(x) + other`` in one pass, or None where it does not apply (folding off, the
-    addend not of the pool output's shape and dtype, or no fast pooling route), the caller
-    then running the two layers.
+    addend not of the pool output's shape and dtype), the caller then running the two
+    layers.
 
     Example:
         >>> import numpy as np, minicnn as mc
@@ -61,7 +60,8 @@ def run_pool_add(pool, x: Tensor, other: Tensor) -> Tensor | None:
         return None
     options = dict(pool_size=tuple(pool.pool_size), strides=tuple(pool.strides),
                    padding=pool.padding)
-    fn = pick("max_pool2d", None, x=x, **options)
-    if fn is None or fn is MaxPool2DFn:
+    fn, name = routes.choose("max_pool2d", dict(x=x, **options))  # chunks or whole
+    if fn is None:
         return None
+    profiler.count_route("max_pool2d+add", name)
     return fn.apply(x, **options, who=f"MaxPooling2D '{pool.name}'", add=other.data)

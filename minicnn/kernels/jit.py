@@ -163,12 +163,18 @@ def col2im(cols, KH, KW, SH, SW, PT, PL, OH, OW, gx):
 
 
 @kernel(size_arg=0)
-def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
+def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax, add=None):
     """Window maxima and where they are (flat ih*W+iw; the first maximum wins ties).
 
-    Shape: x (N, H, W, C) -> y (N, OH, OW, C), argmax (N, OH, OW, C) int32. Padded positions
-    never win (TF pads max pooling with -inf). Channels are the innermost loop, so each read
-    is a contiguous run of C values.
+    ``argmax`` None: the maxima only, for inference, where no backward pass will ask where
+    they were (numba compiles that case without the index bookkeeping; the same comparisons,
+    so the same values to the bit: a 3x3/2 pool of four 64x64x64 maps 0.79 -> 0.56 ms,
+    serial). ``add``: write ``maximum + add``, an Add layer after the pool in the same pass
+    (``minicnn.fast.pool_add``).
+
+    Shape: x (N, H, W, C), add (N, OH, OW, C) or None -> y (N, OH, OW, C), argmax
+    (N, OH, OW, C) int32 or None. Padded positions never win (TF pads max pooling with -inf).
+    Channels are the innermost loop, so each read is a contiguous run of C values.
 
     Example:
         >>> import numpy as np
@@ -188,7 +194,7 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
         # the running maxima live in local rows, which LLVM knows overlap nothing (y and argmax
         # might overlap x): 0.13 against 0.17 ms for one 126x126x32 image, 2x2 windows
         best = np.empty(C, dtype=y.dtype)
-        best_at = np.empty(C, dtype=argmax.dtype)
+        best_at = np.empty(C, dtype=np.int32)  # unused when argmax is None
         for ow in range(OW):
             w0 = max(ow * SW - PL, 0)
             w1 = min(ow * SW - PL + KW, W)
@@ -202,57 +208,18 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
                     for c in range(C):
                         v = x[n, ih, iw, c]
                         take = v > best[c]  # strictly greater: the first maximum wins ties
-                        best_at[c] = at if take else best_at[c]
+                        if argmax is not None:  # decided when compiled, not per element
+                            best_at[c] = at if take else best_at[c]
                         best[c] = v if take else best[c]
-            for c in range(C):
-                y[n, oh, ow, c] = best[c]
-                argmax[n, oh, ow, c] = best_at[c]
-
-
-@kernel(size_arg=7)
-def max_pool_forward_values(x, KH, KW, SH, SW, PT, PL, y, add=None):
-    """``max_pool_forward`` without the argmax: the window maxima only, for inference, where
-    no backward pass will ask where they were. Same comparisons, so the same values to the bit
-    (the first maximum wins, padded positions never win, NaN as there); writing one array
-    instead of two took a 3x3/2 pool of four 64x64x64 maps from 0.79 to 0.56 ms (serial).
-    ``add``: write ``maximum + add`` instead, an Add layer after the pool in the same pass
-    (the residual blocks' pool + shortcut, ``minicnn.fast.pool_add``).
-
-    Shape: x (N, H, W, C), add (N, OH, OW, C) or None -> y (N, OH, OW, C)
-
-    Example:
-        >>> import numpy as np
-        >>> from minicnn.kernels.jit import max_pool_forward_values
-        >>> y = np.empty((1, 1, 1, 1))
-        >>> max_pool_forward_values(np.array([1.0, 5, 5, 2]).reshape(1, 2, 2, 1), 2, 2, 2, 2,
-        ...                         0, 0, y)
-        >>> y.ravel()
-        array([5.])
-    """
-    N, H, W, C = x.shape
-    OH, OW = y.shape[1], y.shape[2]
-    for t in prange(N * OH):
-        n = t // OH
-        oh = t - n * OH
-        h0 = max(oh * SH - PT, 0)
-        h1 = min(oh * SH - PT + KH, H)
-        best = np.empty(C, dtype=y.dtype)  # local: LLVM knows it overlaps nothing
-        for ow in range(OW):
-            w0 = max(ow * SW - PL, 0)
-            w1 = min(ow * SW - PL + KW, W)
-            for c in range(C):
-                best[c] = x[n, h0, w0, c]
-            for ih in range(h0, h1):
-                for iw in range(w0, w1):
-                    for c in range(C):
-                        v = x[n, ih, iw, c]
-                        best[c] = v if v > best[c] else best[c]
             if add is None:
                 for c in range(C):
                     y[n, oh, ow, c] = best[c]
             else:
                 for c in range(C):
                     y[n, oh, ow, c] = best[c] + add[n, oh, ow, c]
+            if argmax is not None:
+                for c in range(C):
+                    argmax[n, oh, ow, c] = best_at[c]
 
 
 @kernel(size_arg=2)

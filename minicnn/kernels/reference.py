@@ -62,7 +62,7 @@ def _windows(x, KH, KW, SH, SW, PT, PL, OH, OW, value):
     return out
 
 
-def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
+def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax, add=None):
     """NumPy twin of the numba kernel ``minicnn.kernels.jit.max_pool_forward``."""
     N, H, W, C = x.shape
     OH, OW = y.shape[1], y.shape[2]
@@ -73,13 +73,8 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax):
     ow = np.arange(OW)[None, None, :, None]
     ih = oh * SH - PT + k // KW
     iw = ow * SW - PL + k % KW
-    argmax[...] = ih * W + iw
-
-
-def max_pool_forward_values(x, KH, KW, SH, SW, PT, PL, y, add=None):
-    """NumPy twin of the numba kernel ``minicnn.kernels.jit.max_pool_forward_values``."""
-    argmax = np.empty(y.shape, np.int32)
-    max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax)
+    if argmax is not None:
+        argmax[...] = ih * W + iw
     if add is not None:
         y += add
 
