@@ -250,7 +250,8 @@ def test_residual_network_runs_its_block_relus_inside_the_separable_chains():
 def test_max_pool_then_add_runs_as_one_pass(monkeypatch, n):
     """MaxPooling2D read only by a two-input Add: the pool writes max + the other addend at
     inference (pool first or second in the Add). Not for a pool with a second reader, a
-    three-input Add, or a pool that runs inside its Conv2D(relu) (conv + pool fusion); the
+    three-input Add, a pool that runs inside its Conv2D(relu) (conv + pool fusion), or a pool
+    whose input a later step reads (deferred to the Add, the input would be gone); the
     numbers are the layers' on the same path to the bit, NaN included; training runs the
     layers."""
     from minicnn.fast import pool_add
@@ -263,8 +264,8 @@ def test_max_pool_then_add_runs_as_one_pass(monkeypatch, n):
     a = L.Conv2D(4, 3, padding="same", name="a")(inputs)
     short = L.Conv2D(4, 1, strides=2, name="short")(inputs)
     p1 = L.MaxPooling2D(3, 2, "same", name="p1")(a)
-    s1 = L.Add(name="s1")([p1, short])  # taken
-    p2 = L.MaxPooling2D(2, name="p2")(a)
+    s1 = L.Add(name="s1")([p1, short])  # taken (a is read later, after s1: still there)
+    p2 = L.MaxPooling2D(2, name="p2")(L.Conv2D(4, 1, name="a2")(inputs))
     s2 = L.Add(name="s2")([short, p2])  # taken, the pool second
     p3 = L.MaxPooling2D(2, name="p3")(a)
     s3 = L.Add(name="s3")([p3, short, s1])  # three inputs: not taken
@@ -274,7 +275,10 @@ def test_max_pool_then_add_runs_as_one_pass(monkeypatch, n):
     c = L.Conv2D(4, 3, padding="same", activation="relu", name="c")(inputs)
     p5 = L.MaxPooling2D(2, name="p5")(c)  # runs inside c (conv + pool fusion)
     s5 = L.Add(name="s5")([p5, short])
-    model = mc.Model(inputs, [s1, s2, s3, s4, side, s5])
+    d = L.Conv2D(4, 3, padding="same", name="d")(inputs)
+    p6 = L.MaxPooling2D(2, name="p6")(d)  # d is read again after p6: p6 cannot wait for s6
+    s6 = L.Add(name="s6")([p6, L.Conv2D(4, 2, strides=2, name="later")(d)])
+    model = mc.Model(inputs, [s1, s2, s3, s4, side, s5, s6])
     plan = model._plan
     names = {i: step.layer.name for i, step in enumerate(plan.steps)}
     assert {names[i]: names[j] for i, j in plan.pool_adds.items()} == {"p1": "s1", "p2": "s2"}

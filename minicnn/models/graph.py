@@ -134,8 +134,8 @@ class GraphPlan:
     @property
     def pool_adds(self) -> dict[int, int]:
         """{MaxPooling2D step: the two-input Add step that alone reads it} for the pairs the
-        fast path runs as one pass at inference (``minicnn.fast.pool_add``); found when first
-        asked, by a fast-path inference run."""
+        fast path runs as one pass at inference (``minicnn.fast.pool_add``), when the pool is
+        the last reader of its input; found when first asked, by a fast-path inference run."""
         if self._pool_adds is None:
             fusable_pair = route.fast("pool_add_fusable")
             pooled_by_conv = set(self.fused.values())  # those pools run inside their conv
@@ -145,7 +145,7 @@ class GraphPlan:
                         or i in pooled_by_conv):
                     continue
                 users = self._uses.get(step.outputs[0], [])
-                if len(users) != 1:
+                if len(users) != 1 or not self._kept_until(step.inputs, i, users[0]):
                     continue
                 add = self.steps[users[0]]
                 if (len(add.inputs) == 2 and add.inputs[0] != add.inputs[1]
@@ -153,6 +153,11 @@ class GraphPlan:
                     pairs[i] = users[0]
             self._pool_adds = pairs
         return self._pool_adds
+
+    def _kept_until(self, keys, i: int, j: int) -> bool:
+        """Whether values ``keys``, read by step ``i``, are still there at a later step ``j``
+        when step ``i`` waits until ``j``: none is dropped by a step in between."""
+        return all(self.last_use.get(k, i) == i or self.last_use[k] >= j for k in keys)
 
     @property
     def bn_relus(self) -> dict[int, int]:
