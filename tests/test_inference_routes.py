@@ -285,6 +285,68 @@ def test_batch_separable_conv_chunks_match_the_two_ops(monkeypatch, strides, pad
     assert dw.grad is not None and pw.grad is not None
 
 
+@pytest.mark.parametrize("strides,padding,dilation,multiplier,bias,act,relu_input", [
+    ((1, 1), "same", (1, 1), 1, True, "relu", False),
+    ((1, 1), "same", (1, 1), 1, False, "linear", True),
+    ((2, 2), "valid", (1, 1), 2, True, "relu", False),
+    ((2, 2), "same", (1, 1), 1, True, "linear", True),
+    ((1, 1), "same", (2, 2), 1, True, "relu", False),
+    ((1, 1), "valid", (2, 2), 3, False, "relu", True)])
+@pytest.mark.parametrize("route_name", ["rows", "one"])
+def test_single_image_separable_routes_match_the_two_ops(monkeypatch, route_name, strides,
+                                                         padding, dilation, multiplier, bias,
+                                                         act, relu_input):
+    """separable_conv/rows (one image in row bands, each band's depthwise over just the input
+    rows it reads) and /one (the image as one chunk): the numbers of the two plain ops, at
+    every geometry where a band's slice and shifted padding could go wrong."""
+    from minicnn.fast import routes
+    from minicnn.ops.depthwise import depthwise_conv2d, pointwise_conv, separable_conv2d
+
+    use_path("defaults", monkeypatch)
+    monkeypatch.setattr(routes, "ROWS_SEPARABLE_MIN_PIXELS", 0 if route_name == "rows" else 10**9)
+    rng = np.random.default_rng(4)
+    x = mc.Tensor(rng.standard_normal((1, 17, 13, 5)).astype(np.float32))
+    dw = mc.Tensor(rng.standard_normal((3, 3, 5, multiplier)).astype(np.float32),
+                   requires_grad=True)
+    pw = mc.Tensor(rng.standard_normal((1, 1, 5 * multiplier, 7)).astype(np.float32),
+                   requires_grad=True)
+    b = mc.Tensor(rng.standard_normal(7).astype(np.float32), requires_grad=True) if bias \
+        else None
+    facts = dict(x=x, w=dw, b=b, pw=pw, strides=strides, padding=padding)
+    with no_grad():
+        assert routes.route_for("separable_conv", facts).name == route_name
+        got = separable_conv2d(x, dw, pw, b, strides, padding, dilation, activation=act,
+                               relu_input=relu_input).data
+        x_in = x.relu() if relu_input else x
+        want = _plain(monkeypatch, lambda: pointwise_conv(
+            depthwise_conv2d(x_in, dw, None, strides, padding, dilation), pw, b, act).data)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 * np.abs(want).max())
+    # a gradient recorded for any of the kernels, the pointwise one alone included: the two ops
+    assert routes.route_for("separable_conv", facts) is None
+    dw.requires_grad = False
+    assert routes.route_for("separable_conv", facts) is None
+
+
+def test_single_image_separable_rows_cover_every_output_row(monkeypatch):
+    """More bands than output rows, and one row a band: no row is left unwritten."""
+    from minicnn.fast import chunks, routes
+    from minicnn.ops.depthwise import separable_conv2d
+
+    use_path("defaults", monkeypatch)
+    monkeypatch.setattr(routes, "ROWS_SEPARABLE_MIN_PIXELS", 0)
+    for n_rows in (1, 2, 3):
+        x = mc.Tensor(np.ones((1, n_rows, 4, 2), np.float32))
+        dw = mc.Tensor(np.ones((3, 3, 2, 1), np.float32))
+        pw = mc.Tensor(np.ones((1, 1, 2, 1), np.float32))
+        with no_grad(), chunks.batch_step(1):
+            y = separable_conv2d(x, dw, pw, padding="same").data
+        # each output sums the 3x3 taps inside the image, over 2 channels
+        inside_h = np.array([min(r + 2, n_rows) - max(r - 1, 0) for r in range(n_rows)])
+        inside_w = np.array([min(c + 2, 4) - max(c - 1, 0) for c in range(4)])
+        np.testing.assert_array_equal(y[0, :, :, 0], 2.0 * np.outer(inside_h, inside_w))
+
+
 @pytest.mark.parametrize("chunked", [False, True])
 def test_max_pool_at_inference_writes_the_same_maxima_without_the_argmax(monkeypatch, chunked):
     """No gradient to come: the fast max pool runs its kernel without the argmax, and the

@@ -61,6 +61,12 @@ PARALLEL_MIN_ELEMENTS = 1 << 20
 #: MACs (4x4 outputs) 0.41 against 0.18 ms at load ~4.5.
 ROWS_MIN_MACS = 1 << 23
 
+#: One image's SeparableConv2D splits its output rows over the cores from this many output
+#: pixels (at least 256 a band on two cores): the residual cat-dog network's 16x16 layers
+#: measured even (0.38 against 0.30 ms, 0.23 against 0.21), its 32x32 and 64x64 ones 1.5-1.6x
+#: faster in two bands; 8x8 twice as slow.
+ROWS_SEPARABLE_MIN_PIXELS = 512
+
 #: ...and Winograd in those bands needs this many 2x2 tiles per image: 36 tiles (12x12
 #: outputs, 128 -> 128 channels) measured 0.55 ms in two Winograd bands against 0.45 in two
 #: im2col bands (load ~2.6); 196 and 961 tiles gained (0.77 against 0.94, 1.28 against 1.53).
@@ -121,6 +127,12 @@ def _rows(f) -> bool:
 def _winograd_fits(f) -> bool:
     return (f.KH == f.KW == 3 and f.SH == f.SW == 1 and f.C >= WINOGRAD_MIN_CHANNELS
             and f.float32 and WINOGRAD is not False)
+
+
+def _one_image_separable(f) -> bool:
+    """One float32 image through SeparableConv2D at inference (its depthwise window may be
+    1x1)."""
+    return f.N == 1 and f.float32 and f.inference
 
 
 def _pointwise_rows(f) -> bool:
@@ -200,6 +212,16 @@ ROUTES: tuple[Route, ...] = (
           "parallel kernel builds for large calls, one fused bias/ReLU pass, columns rebuilt "
           "in backward from RECOMPUTE_COLS_MIN_CHANNELS channels up"),
     # SeparableConv2D at inference (minicnn.fast.separable)
+    Route("separable_conv", "rows", "RowsSeparableConvFn",
+          lambda f: (_one_image_separable(f) and f.OH * f.OW >= ROWS_SEPARABLE_MIN_PIXELS
+                     and _blas_ok()),
+          "one image's output rows in one band per core, each band's depthwise output in "
+          "cache for its matmul: the residual cat-dog network's layers at 64x64 and 32x32 "
+          "pixels 0.90 -> 0.56, 1.20 -> 0.73, 0.49 -> 0.32, 0.70 -> 0.46 ms against the two "
+          "ops (serial depthwise, pointwise in bands)"),
+    Route("separable_conv", "one", "ChunkedSeparableConvFn", _one_image_separable,
+          "one image too small to split (8x8: 0.12 ms serial against 0.24 in two bands): "
+          "the chunk route's single chunk, the depthwise output in cache for the matmul"),
     Route("separable_conv", "chunks", "ChunkedSeparableConvFn",
           lambda f: f.N > 1 and f.float32 and f.inference and f.elements >= SPLIT_MIN_ELEMENTS
           and _blas_ok(),
@@ -271,7 +293,8 @@ def facts_of(op: str, facts: dict) -> SimpleNamespace:
         f.macs = f.elements * f.F
         # no gradient will be asked of this call: inference-only routes may apply
         f.inference = not (is_grad_enabled() and any(
-            isinstance(facts.get(k), Tensor) and facts[k].requires_grad for k in ("x", "w", "b")))
+            isinstance(facts.get(k), Tensor) and facts[k].requires_grad
+            for k in ("x", "w", "b", "pw")))  # pw: a separable convolution's pointwise kernel
         f.tiles = ((f.OH + 1) // 2) * ((f.OW + 1) // 2)  # Winograd 2x2 tiles per image
         f.relu = facts.get("activation") == "relu"
         pool = facts.get("pool_size")

@@ -9,6 +9,13 @@ the bias and applies the ReLU in one pass (``minicnn.fast.epilogue``). A ReLU la
 kernel as it reads, so the ReLU's output is never written. The numbers are the two
 ops' (the same kernel, the same matmul, per image). No backward: the route applies only where
 no gradient is recorded; training keeps the two ops, whose backward needs the depthwise output.
+
+Route ``rows`` is the one-image twin (as the convolutions' rows routes): the image's output rows
+in one band per core (``chunks.run_bands``), each band running the depthwise kernel over just the
+input rows its outputs read (the top padding shifted to match), then its matmul. A band's output
+pixel sees the same taps in the same order as in the whole image, so its depthwise numbers are
+the whole image's to the bit; the matmul is the same BLAS call on fewer rows. An image too
+small to split runs the chunk route's single chunk (route ``one``).
 """
 
 from __future__ import annotations
@@ -41,11 +48,8 @@ class ChunkedSeparableConvFn(Function):
         relu = activation == "relu"
 
         def work(n0, n1):
-            depth = np.empty((n1 - n0, OH, OW, C * M), dtype=np.float32)  # in cache
-            K.depthwise_forward(x[n0:n1], dw, *strides, *dilation, PT, PL, depth, relu_input)
-            out = y[n0:n1].reshape(-1, F)
-            np.matmul(depth.reshape(-1, C * M), pw2, out=out)
-            bias_relu(out, b, relu)
+            _depthwise_then_pointwise(x[n0:n1], dw, pw2, b, strides, dilation, PT, PL,
+                                      relu_input, relu, y[n0:n1])
 
         if chunks.run_chunks(work, x.shape[0], OH * OW * C * M * 4) is None:
             work(0, x.shape[0])  # BLAS refused the hold: the batch as one chunk
@@ -54,3 +58,55 @@ class ChunkedSeparableConvFn(Function):
     def backward(self, gy):
         raise RuntimeError("ChunkedSeparableConvFn is an inference-only route: it has no "
                            "backward pass.")
+
+
+class RowsSeparableConvFn(ChunkedSeparableConvFn):
+    """Route ``rows`` of ``separable_conv``: one float32 image at inference, its output rows in
+    one band per core, each band's depthwise output kept in cache for its matmul. Use
+    ``minicnn.ops.depthwise.separable_conv2d``, which takes it only there.
+
+    Shape: x (1, H, W, C), dw (KH, KW, C, M), pw (1, 1, C*M, F), b (F,) -> (1, OH, OW, F)
+    """
+
+    def forward(self, x, dw, pw, b=None, strides=(1, 1), padding="valid", dilation=(1, 1),
+                activation="linear", who="separable_conv2d", relu_input=False):
+        KH, KW, C, M = dw.shape
+        F = pw.shape[-1]
+        OH, OW, PT, PL, _, _ = window_geometry(x.shape, (KH, KW), strides, padding, dilation,
+                                               who)
+        x, dw = np.ascontiguousarray(x), np.ascontiguousarray(dw)
+        pw2 = pw.reshape(C * M, F)
+        y = np.empty((1, OH, OW, F), dtype=np.float32)
+        SH, DH, H = strides[0], dilation[0], x.shape[1]
+        relu = activation == "relu"
+
+        def band(r0, r1):
+            # output row r reads input rows r*SH - PT + kh*DH: slice the ones this band reads
+            # and shift the top padding so that each output row still finds its own (rows past
+            # the slice's end lie outside the image, whose taps the kernel skips anyway)
+            top = max(0, r0 * SH - PT)
+            stop = min(H, (r1 - 1) * SH - PT + (KH - 1) * DH + 1)
+            _depthwise_then_pointwise(x[:, top:stop], dw, pw2, b, strides, dilation,
+                                      PT - r0 * SH + top, PL, relu_input, relu, y[:, r0:r1])
+
+        if chunks.run_bands(band, OH) is None:
+            band(0, OH)  # BLAS refused the hold: the image as one band
+        return y
+
+
+def _depthwise_then_pointwise(x, dw, pw2, b, strides, dilation, PT, PL, relu_input, relu, y):
+    """``y`` = pointwise(depthwise(x)) with the bias and the ReLU, through one buffer of the
+    depthwise output the size of ``y``'s pixels, which stays in cache.
+
+    Shape: x (n, H', W, C), dw (KH, KW, C, M), pw2 (C*M, F), b (F,) or None -> y (n, R, OW, F),
+    C-contiguous (whole images of a batch, or whole rows of one image)
+    """
+    if not y.flags.c_contiguous:  # the matmul writes through a view of y
+        raise ValueError(f"_depthwise_then_pointwise: y must be C-contiguous, got strides "
+                         f"{y.strides} for shape {y.shape}")
+    F = y.shape[-1]
+    depth = np.empty(y.shape[:-1] + (pw2.shape[0],), dtype=np.float32)
+    K.depthwise_forward(x, dw, *strides, *dilation, PT, PL, depth, relu_input)
+    out = y.reshape(-1, F)  # a view, y being contiguous
+    np.matmul(depth.reshape(-1, pw2.shape[0]), pw2, out=out)
+    bias_relu(out, b, relu)

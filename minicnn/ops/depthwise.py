@@ -286,7 +286,7 @@ def separable_conv2d(x: Tensor, depthwise_kernel: Tensor, pointwise_kernel: Tens
         >>> separable_conv2d(x, dw, pw).shape
         (1, 2, 2, 3)
     """
-    fn = route.pick("separable_conv", None, x=x, w=depthwise_kernel, b=b,
+    fn = route.pick("separable_conv", None, x=x, w=depthwise_kernel, b=b, pw=pointwise_kernel,
                     strides=tuple(strides), padding=padding)
     if fn is not None:
         args = (x, depthwise_kernel, pointwise_kernel) + (() if b is None else (b,))
