@@ -347,6 +347,42 @@ def test_single_image_separable_rows_cover_every_output_row(monkeypatch):
         np.testing.assert_array_equal(y[0, :, :, 0], 2.0 * np.outer(inside_h, inside_w))
 
 
+@pytest.mark.parametrize("rows", [False, True])
+def test_fused_conv_max_pool_at_inference_skips_the_argmax(rows_everywhere, monkeypatch, rows):
+    """Conv2D(relu) + MaxPooling2D fused (chunks for a batch, bands for one image): with no
+    gradient to come the pooling kernel writes the maxima only, the same values as the
+    training call's, which keeps the argmax for backward."""
+    from minicnn.fast import fused
+    from minicnn.kernels import jit as K
+
+    monkeypatch.setattr(rows_everywhere, "SPLIT_MIN_ELEMENTS", 0)
+    calls = []  # whether each call of the pooling kernel asked for the argmax
+    kernel = K.max_pool_forward
+
+    def spy(*args):
+        calls.append(args[8] is not None)
+        kernel(*args)
+
+    monkeypatch.setattr(K, "max_pool_forward", spy)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1 if rows else 4, 12, 10, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 6)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    cls = fused.RowsConv2DReluMaxPoolFn if rows else fused.Conv2DReluMaxPoolFn
+    options = dict(strides=(1, 1), padding="same", pool_size=(2, 2), method="im2col")
+    with no_grad():
+        inferred = cls.apply(mc.Tensor(x), mc.Tensor(w), mc.Tensor(b), **options).data
+    assert calls and not any(calls), "the argmax was written at inference"
+    if rows:  # inference only: compare with the batch route's training call on the image
+        cls = fused.Conv2DReluMaxPoolFn
+    calls.clear()
+    trained = cls.apply(mc.Tensor(x), mc.Tensor(w, requires_grad=True), mc.Tensor(b),
+                        **options)
+    assert calls and all(calls) and trained._ctx.argmax.shape == inferred.shape
+    np.testing.assert_array_equal(inferred, trained.data)
+    trained.sum().backward()  # the kept argmax serves backward
+
+
 @pytest.mark.parametrize("chunked", [False, True])
 def test_max_pool_at_inference_writes_the_same_maxima_without_the_argmax(monkeypatch, chunked):
     """No gradient to come: the fast max pool runs its kernel without the argmax, and the

@@ -11,9 +11,10 @@ first cat-dog convolution's is 65 MB), max pooling reads it back, and in backwar
 writes a gradient of the same size that the convolution reads again together with its output
 (for the ReLU's mask). Fused, each chunk of images (``minicnn.fast.chunks``) computes its
 convolution into a buffer that stays in cache, pools it there, and keeps only the pooled
-values and where each maximum was. Backward rebuilds each chunk's gradient at the
-convolution's output from the pooled gradient, in cache, and goes on as the convolution's own
-chunked backward (kernel, bias and input gradients).
+values and where each maximum was (at inference, with no backward to come, the values only).
+Backward rebuilds each chunk's gradient at the convolution's output from the pooled gradient,
+in cache, and goes on as the convolution's own chunked backward (kernel, bias and input
+gradients).
 
 The numbers are the same as the two layers': ReLU before a max is the same as after it, the
 same first maximum of each window gets the gradient, and the ReLU's mask at that position is
@@ -30,7 +31,7 @@ from minicnn.fast import chunks, routes
 from minicnn.fast.conv import FastConv2DFn, mask_and_partial_sums
 from minicnn.kernels import jit as K
 from minicnn.ops.conv import check_conv_args, conv2d, max_pool2d
-from minicnn.tensor import Tensor
+from minicnn.tensor import Tensor, is_grad_enabled
 
 
 class Conv2DReluMaxPoolFn(FastConv2DFn):
@@ -56,13 +57,15 @@ class Conv2DReluMaxPoolFn(FastConv2DFn):
         P, item_bytes = self._chunk_geometry()
         w2 = w.reshape(-1, F)
         y = np.empty((N, OH // PH, OW // PW, F), dtype=x.dtype)
-        argmax = np.empty(y.shape, dtype=np.int32)
+        # no backward to come (inference): the pooling kernel writes the maxima only
+        inference = not (is_grad_enabled() and any(self.needs_input_grad))
+        argmax = None if inference else np.empty(y.shape, dtype=np.int32)
 
         def work(n0, n1):  # the chunk's convolution lives only in `conv`, in cache
             conv = np.empty(((n1 - n0) * P, F), dtype=x.dtype)
             self._chunk_forward(x[n0:n1], w2, b, conv)
             K.max_pool_forward(conv.reshape(n1 - n0, OH, OW, F), PH, PW, PH, PW, 0, 0,
-                               y[n0:n1], argmax[n0:n1])
+                               y[n0:n1], None if argmax is None else argmax[n0:n1])
 
         if chunks.run_chunks(work, N, item_bytes) is None:
             work(0, N)  # BLAS refused the hold: the batch as one chunk
@@ -112,13 +115,12 @@ class RowsConv2DReluMaxPoolFn(FastConv2DFn):
         OH, OW, F = self.geom[6], self.geom[7], w.shape[3]
         PH, PW = pool_size
         y = np.empty((1, OH // PH, OW // PW, F), dtype=x.dtype)
-        argmax = np.empty(y.shape, dtype=np.int32)  # the pooling kernel's, not kept
         w2 = w.reshape(-1, F)
 
         def work(p0, p1):
             conv = np.empty((1, (p1 - p0) * PH, OW, F), dtype=x.dtype)
             self._band_forward(x, w2, b, p0 * PH, p1 * PH, conv)
-            K.max_pool_forward(conv, PH, PW, PH, PW, 0, 0, y[:, p0:p1], argmax[:, p0:p1])
+            K.max_pool_forward(conv, PH, PW, PH, PW, 0, 0, y[:, p0:p1], None)  # maxima only
 
         if chunks.run_bands(work, OH // PH) is None:
             work(0, OH // PH)  # BLAS refused the hold: the image as one band
