@@ -198,7 +198,10 @@ def transform_output(M, b, relu, TH, TW, y):
     N, OH, OW, F = y.shape
     bias = np.zeros(F, dtype=y.dtype)
     if b.shape[0] == F:
-        bias[:] = b
+        # element by element: an array-to-slice assignment compiles numba's shape-mismatch
+        # message formatting, 3-4 s of a fresh-cache first step
+        for f in range(F):
+            bias[f] = b[f]
     # max(v, floor): the ReLU, or nothing (typed as y, so the arithmetic stays float32); numba
     # returns the first argument when it is NaN, so NaN propagates as in TensorFlow
     floor = y.dtype.type(0) if relu else y.dtype.type(-np.inf)
