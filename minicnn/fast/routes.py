@@ -336,14 +336,23 @@ def choose(op: str, facts: dict) -> tuple[type | None, str]:
     return function_of(row), row.name
 
 
+#: Each row's Function, looked up once: the imports and lookups cost ~7 us a call, a dozen
+#: calls per one-image predict.
+_functions: dict[str, Any] = {}
+
+
 def function_of(row: Route) -> type:
     """The Function class (or, for a chain of layers, the function) a row names, in
     ``minicnn.fast.conv``, ``fused``, ``pointwise``, ``separable``, ``folding`` or
     ``bn_relu``."""
+    fn = _functions.get(row.fn)
+    if fn is not None:
+        return fn
     from minicnn.fast import bn_relu, conv, folding, fused, pointwise, separable
 
     for module in (conv, fused, pointwise, separable, folding, bn_relu):
         fn = getattr(module, row.fn, None)
         if fn is not None:
+            _functions[row.fn] = fn
             return fn
     raise LookupError(f"route {row.op}/{row.name}: no Function {row.fn} in minicnn.fast")
