@@ -252,6 +252,21 @@ def test_single_image_pointwise_rows_match_the_plain_op(rows_everywhere, monkeyp
     assert route is None or route.name != "rows"
 
 
+def _separable_inputs(seed, x_shape, multiplier, filters, bias):
+    """x, and a SeparableConv2D's depthwise kernel, pointwise kernel and bias (or None) that
+    record gradients: random float32, 3x3 window."""
+    rng = np.random.default_rng(seed)
+    C = x_shape[-1]
+    x = mc.Tensor(rng.standard_normal(x_shape).astype(np.float32))
+    dw = mc.Tensor(rng.standard_normal((3, 3, C, multiplier)).astype(np.float32),
+                   requires_grad=True)
+    pw = mc.Tensor(rng.standard_normal((1, 1, C * multiplier, filters)).astype(np.float32),
+                   requires_grad=True)
+    b = mc.Tensor(rng.standard_normal(filters).astype(np.float32), requires_grad=True) \
+        if bias else None
+    return x, dw, pw, b
+
+
 @pytest.mark.parametrize("strides,padding,multiplier,bias,act", [
     ((1, 1), "same", 1, True, "relu"), ((2, 2), "valid", 2, False, "linear")])
 def test_batch_separable_conv_chunks_match_the_two_ops(monkeypatch, strides, padding,
@@ -263,14 +278,7 @@ def test_batch_separable_conv_chunks_match_the_two_ops(monkeypatch, strides, pad
 
     use_path("defaults", monkeypatch)
     monkeypatch.setattr(routes, "SPLIT_MIN_ELEMENTS", 0)
-    rng = np.random.default_rng(3)
-    x = mc.Tensor(rng.standard_normal((5, 15, 14, 6)).astype(np.float32))
-    dw = mc.Tensor(rng.standard_normal((3, 3, 6, multiplier)).astype(np.float32),
-                   requires_grad=True)
-    pw = mc.Tensor(rng.standard_normal((1, 1, 6 * multiplier, 8)).astype(np.float32),
-                   requires_grad=True)
-    b = mc.Tensor(rng.standard_normal(8).astype(np.float32), requires_grad=True) if bias \
-        else None
+    x, dw, pw, b = _separable_inputs(3, (5, 15, 14, 6), multiplier, 8, bias)
     facts = dict(x=x, w=dw, b=b, strides=strides, padding=padding)
     with no_grad():
         assert routes.route_for("separable_conv", facts).name == "chunks"
@@ -304,14 +312,7 @@ def test_single_image_separable_routes_match_the_two_ops(monkeypatch, route_name
 
     use_path("defaults", monkeypatch)
     monkeypatch.setattr(routes, "ROWS_SEPARABLE_MIN_PIXELS", 0 if route_name == "rows" else 10**9)
-    rng = np.random.default_rng(4)
-    x = mc.Tensor(rng.standard_normal((1, 17, 13, 5)).astype(np.float32))
-    dw = mc.Tensor(rng.standard_normal((3, 3, 5, multiplier)).astype(np.float32),
-                   requires_grad=True)
-    pw = mc.Tensor(rng.standard_normal((1, 1, 5 * multiplier, 7)).astype(np.float32),
-                   requires_grad=True)
-    b = mc.Tensor(rng.standard_normal(7).astype(np.float32), requires_grad=True) if bias \
-        else None
+    x, dw, pw, b = _separable_inputs(4, (1, 17, 13, 5), multiplier, 7, bias)
     facts = dict(x=x, w=dw, b=b, pw=pw, strides=strides, padding=padding)
     with no_grad():
         assert routes.route_for("separable_conv", facts).name == route_name

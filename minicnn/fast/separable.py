@@ -39,24 +39,29 @@ class ChunkedSeparableConvFn(Function):
     def forward(self, x, dw, pw, b=None, strides=(1, 1), padding="valid", dilation=(1, 1),
                 activation="linear", who="separable_conv2d", relu_input=False):
         KH, KW, C, M = dw.shape
-        F = pw.shape[-1]
         OH, OW, PT, PL, _, _ = window_geometry(x.shape, (KH, KW), strides, padding, dilation,
                                                who)
-        x, dw = np.ascontiguousarray(x), np.ascontiguousarray(dw)
-        pw2 = pw.reshape(C * M, F)
-        y = np.empty((x.shape[0], OH, OW, F), dtype=np.float32)
-        relu = activation == "relu"
+        y = np.empty((x.shape[0], OH, OW, pw.shape[-1]), dtype=np.float32)
 
-        def work(n0, n1):
-            _depthwise_then_pointwise(x[n0:n1], dw, pw2, b, strides, dilation, PT, PL,
-                                      relu_input, relu, y[n0:n1])
+        def part(x, PT, y):  # x's rows for y's, PT for that slice
+            _depthwise_then_pointwise(x, dw, pw.reshape(C * M, -1), b, strides, dilation, PT,
+                                      PL, relu_input, activation == "relu", y)
 
-        if chunks.run_chunks(work, x.shape[0], OH * OW * C * M * 4) is None:
-            work(0, x.shape[0])  # BLAS refused the hold: the batch as one chunk
+        self._split(np.ascontiguousarray(x), np.ascontiguousarray(dw), strides, dilation, PT,
+                    part, y)
         return y
 
+    def _split(self, x, dw, strides, dilation, PT, part, y):
+        """Runs ``part`` over chunks of whole images, on the chunk threads."""
+        def work(n0, n1):
+            part(x[n0:n1], PT, y[n0:n1])
+
+        N, OH, OW, _ = y.shape
+        if chunks.run_chunks(work, N, OH * OW * dw.shape[2] * dw.shape[3] * 4) is None:
+            work(0, N)  # BLAS refused the hold: the batch as one chunk
+
     def backward(self, gy):
-        raise RuntimeError("ChunkedSeparableConvFn is an inference-only route: it has no "
+        raise RuntimeError(f"{type(self).__name__} is an inference-only route: it has no "
                            "backward pass.")
 
 
@@ -68,17 +73,9 @@ class RowsSeparableConvFn(ChunkedSeparableConvFn):
     Shape: x (1, H, W, C), dw (KH, KW, C, M), pw (1, 1, C*M, F), b (F,) -> (1, OH, OW, F)
     """
 
-    def forward(self, x, dw, pw, b=None, strides=(1, 1), padding="valid", dilation=(1, 1),
-                activation="linear", who="separable_conv2d", relu_input=False):
-        KH, KW, C, M = dw.shape
-        F = pw.shape[-1]
-        OH, OW, PT, PL, _, _ = window_geometry(x.shape, (KH, KW), strides, padding, dilation,
-                                               who)
-        x, dw = np.ascontiguousarray(x), np.ascontiguousarray(dw)
-        pw2 = pw.reshape(C * M, F)
-        y = np.empty((1, OH, OW, F), dtype=np.float32)
-        SH, DH, H = strides[0], dilation[0], x.shape[1]
-        relu = activation == "relu"
+    def _split(self, x, dw, strides, dilation, PT, part, y):
+        """Runs ``part`` over bands of the image's output rows, one per core."""
+        KH, SH, DH, H = dw.shape[0], strides[0], dilation[0], x.shape[1]
 
         def band(r0, r1):
             # output row r reads input rows r*SH - PT + kh*DH: slice the ones this band reads
@@ -86,12 +83,10 @@ class RowsSeparableConvFn(ChunkedSeparableConvFn):
             # the slice's end lie outside the image, whose taps the kernel skips anyway)
             top = max(0, r0 * SH - PT)
             stop = min(H, (r1 - 1) * SH - PT + (KH - 1) * DH + 1)
-            _depthwise_then_pointwise(x[:, top:stop], dw, pw2, b, strides, dilation,
-                                      PT - r0 * SH + top, PL, relu_input, relu, y[:, r0:r1])
+            part(x[:, top:stop], PT - r0 * SH + top, y[:, r0:r1])
 
-        if chunks.run_bands(band, OH) is None:
-            band(0, OH)  # BLAS refused the hold: the image as one band
-        return y
+        if chunks.run_bands(band, y.shape[1]) is None:
+            band(0, y.shape[1])  # BLAS refused the hold: the image as one band
 
 
 def _depthwise_then_pointwise(x, dw, pw2, b, strides, dilation, PT, PL, relu_input, relu, y):
