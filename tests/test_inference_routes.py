@@ -327,6 +327,14 @@ def test_single_image_separable_routes_match_the_two_ops(monkeypatch, route_name
     assert routes.route_for("separable_conv", facts) is None
     dw.requires_grad = False
     assert routes.route_for("separable_conv", facts) is None
+    # a float64 pointwise kernel: the two ops, which compute in float64 (no float32 matmul)
+    pw64 = mc.Tensor(pw.data.astype(np.float64))
+    with no_grad():
+        assert routes.route_for("separable_conv", dict(facts, pw=pw64)) is None
+        y64 = separable_conv2d(x, dw, pw64, b, strides, padding, dilation, activation=act,
+                               relu_input=relu_input).data
+    assert y64.dtype == np.float64
+    np.testing.assert_allclose(y64, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
 
 
 def test_single_image_separable_rows_cover_every_output_row(monkeypatch):

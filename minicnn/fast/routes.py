@@ -287,7 +287,9 @@ def facts_of(op: str, facts: dict) -> SimpleNamespace:
         f.SH, f.SW = facts["strides"]
         f.OH, f.PT = output_size_and_padding(H, f.KH, f.SH, facts["padding"])
         f.OW, f.PL = output_size_and_padding(W, f.KW, f.SW, facts["padding"])
-        f.float32 = f.float32 and w.dtype == np.float32 and (b is None or b.dtype == np.float32)
+        pw = _data(facts.get("pw"))  # a separable convolution's pointwise kernel
+        f.float32 = (f.float32 and w.dtype == np.float32 and (b is None or b.dtype == np.float32)
+                     and (pw is None or pw.dtype == np.float32))
         f.one_by_one = f.KH == f.KW == f.SH == f.SW == 1 and f.PT == f.PL == 0
         f.elements = N * f.OH * f.OW * f.KH * f.KW * C
         f.macs = f.elements * f.F
