@@ -12,11 +12,12 @@ from minicnn.ops.depthwise import depthwise_conv2d
 from minicnn.ops.normalization import batch_norm, moments
 
 
-def _close(a, b, tol=2e-6):
-    """Relative to the largest magnitude, as the parity tests measure."""
+def _close(a, b, tol=2e-6, scale=0.0):
+    """Relative to the largest magnitude, as the parity tests measure; ``scale``: a larger
+    magnitude to measure against (the sums of |terms|, when the outputs cancel down)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     assert a.shape == b.shape
-    assert np.abs(a - b).max(initial=0) <= tol * max(np.abs(b).max(initial=0), 1e-30)
+    assert np.abs(a - b).max(initial=0) <= tol * max(np.abs(b).max(initial=0), scale, 1e-30)
 
 
 def _both_routes(monkeypatch, module, run):
@@ -89,17 +90,21 @@ def test_depthwise_kernels_match_numpy_twin_on_generated_shapes(case):
     x0 = rng.standard_normal(xs).astype(np.float32)
     w0 = rng.standard_normal((ks[0], ks[1], xs[3], ks[2])).astype(np.float32)
     results = []
-    for use_kernels in (True, False):
+    # the kernels, the NumPy twin, then the twin on |x|, |w|, |gy|: each output's sum of |terms|,
+    # which float32 rounding scales with (outputs that cancel down to little measure against it)
+    for use_kernels, magnitude in ((True, False), (False, False), (False, True)):
         depthwise.USE_KERNELS = use_kernels
         try:
-            x, w = (mc.Tensor(a.copy(), requires_grad=True) for a in (x0, w0))
+            x, w = (mc.Tensor(np.abs(a) if magnitude else a.copy(), requires_grad=True)
+                    for a in (x0, w0))
             y = depthwise_conv2d(x, w, None, strides, padding, dilation)
-            y.backward(np.random.default_rng(seed + 1).standard_normal(y.shape).astype(np.float32))
+            gy = np.random.default_rng(seed + 1).standard_normal(y.shape).astype(np.float32)
+            y.backward(np.abs(gy) if magnitude else gy)
             results.append((y.data, x.grad, w.grad))
         finally:
             depthwise.USE_KERNELS = True
-    for a, b in zip(*results):
-        _close(a, b)
+    for a, b, m in zip(*results):
+        _close(a, b, scale=float(m.max(initial=0)))
 
 
 @pytest.mark.parametrize("xs, ks, strides, padding, dilation", DEPTHWISE_CASES)
