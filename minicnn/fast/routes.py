@@ -63,8 +63,8 @@ ROWS_MIN_MACS = 1 << 23
 
 #: One image's SeparableConv2D splits its output rows over the cores from this many output
 #: pixels (at least 256 a band on two cores): the residual cat-dog network's 16x16 layers
-#: measured even (0.38 against 0.30 ms, 0.23 against 0.21), its 32x32 and 64x64 ones 1.5-1.6x
-#: faster in two bands; 8x8 twice as slow.
+#: were no faster in two bands than serial (0.38 against 0.30 ms, 0.23 against 0.21), its
+#: 32x32 and 64x64 ones 1.5-1.6x faster; 8x8 twice as slow.
 ROWS_SEPARABLE_MIN_PIXELS = 512
 
 #: ...and Winograd in those bands needs this many 2x2 tiles per image: 36 tiles (12x12
