@@ -388,7 +388,10 @@ def test_fused_conv_max_pool_at_inference_skips_the_argmax(rows_everywhere, monk
     trained = cls.apply(mc.Tensor(x), mc.Tensor(w, requires_grad=True), mc.Tensor(b),
                         **options)
     assert calls and all(calls) and trained._ctx.argmax.shape == inferred.shape
-    np.testing.assert_array_equal(inferred, trained.data)
+    if rows:  # bands run smaller GEMMs than the whole image: BLAS may sum in another order
+        np.testing.assert_allclose(inferred, trained.data, rtol=1e-6, atol=1e-6)
+    else:  # the same GEMMs on the same chunks: the same bits
+        np.testing.assert_array_equal(inferred, trained.data)
     trained.sum().backward()  # the kept argmax serves backward
 
 
