@@ -129,6 +129,33 @@ def test_depthwise_forward_reads_through_a_relu(xs, ks, strides, padding, dilati
     np.testing.assert_array_equal(through, on_relu)
 
 
+@pytest.mark.parametrize("W, padding", [(W, p) for p in ("valid", "same")
+                                        for W in range(3 if p == "valid" else 1, 12)])
+@pytest.mark.parametrize("C", [5, 19])
+def test_nine_tap_loop_gives_the_tap_loop_to_the_bit(monkeypatch, W, padding, C):
+    """3x3, stride 1, one filter per channel: the kernel's inside pixels go four at a time
+    (then one to three alone), each sum in the tap loop's order, so the output is the NumPy
+    twin's exactly, at every width (every remainder of the blocks), through a ReLU too."""
+    from minicnn.kernels import depthwise as K
+
+    rng = np.random.default_rng(W * 31 + C)
+    x0 = rng.standard_normal((2, 5, W, C)).astype(np.float32)
+    w0 = rng.standard_normal((3, 3, C, 1)).astype(np.float32)
+
+    def run():
+        return depthwise_conv2d(mc.Tensor(x0), mc.Tensor(w0), None, (1, 1), padding).data
+
+    kernel, twin = _both_routes(monkeypatch, depthwise, run)
+    np.testing.assert_array_equal(kernel, twin)
+    PT = PL = 1 if padding == "same" else 0
+    through = np.empty_like(kernel)
+    K.depthwise_forward(x0, w0, 1, 1, 1, 1, PT, PL, through, True)
+    monkeypatch.setattr(depthwise, "USE_KERNELS", False)
+    relu_twin = depthwise_conv2d(mc.Tensor(np.maximum(x0, 0)), mc.Tensor(w0), None, (1, 1),
+                                 padding).data
+    np.testing.assert_array_equal(through, relu_twin)
+
+
 def test_depthwise_kernel_without_input_gradient(monkeypatch):
     rng = np.random.default_rng(3)
     x0 = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)

@@ -4,14 +4,14 @@ The NumPy twin is the tap loop in ``minicnn.ops.depthwise.DepthwiseConv2DFn`` (t
 route, used by the gradient checks); ``tests/test_modern_kernels.py`` checks that the two agree.
 These kernels read the unpadded input and skip the taps that fall into the padding, so no padded
 copy is made. The modern blocks' common case, a 3x3 window at stride 1 with one filter per
-channel, has its own inner loop for the pixels whose nine taps all lie inside the input: a
-channel's nine products summed in registers and written once, in the tap loop's order, so the
-numbers are the same to the bit. Like every kernel they compile serially
-(``minicnn.kernels.jit.kernel``); their ``prange`` loops are where the fast path's parallel
-builds split the work: forward over output rows (every row of every image is written by one
-thread; parallel even for a single image), backward over images (every image writes only its
-own rows of the input gradient and its own slice of the per-image kernel-gradient partials),
-so no two threads write the same memory.
+channel, has its own inner loop for the pixels whose nine taps all lie inside the input
+(``_interior_3x3``): four pixels at a time, each channel's nine products summed in registers
+and written once, in the tap loop's order, so the numbers are the same to the bit. Like every
+kernel they compile serially (``minicnn.kernels.jit.kernel``); their ``prange`` loops are where
+the fast path's parallel builds split the work: forward over output rows (every row of every
+image is written by one thread; parallel even for a single image), backward over images (every
+image writes only its own rows of the input gradient and its own slice of the per-image
+kernel-gradient partials), so no two threads write the same memory.
 
 Notation: x (N, H, W, C), w (KH, KW, C, M), y (N, OH, OW, C*M) with channel c*M + m; strides SH
 SW, dilation DH DW, padding before PT PL; input row ``oh*SH + kh*DH - PT``.
@@ -30,6 +30,77 @@ def _relu(v, zero):
     # ``zero`` has v's type (a literal 0 would make the sum float64); NaN < 0 is False, so
     # NaN stays NaN, as in TensorFlow
     return zero if v < zero else v
+
+
+@njit(inline="always")
+def _tap(v, floor):
+    # an input value raised to ``floor`` where below it: a floor of 0 reads through a ReLU,
+    # -inf reads x as it is (nothing is below -inf; NaN < floor is False, so NaN stays NaN
+    # either way). A select on a value, not a branch on ``relu_input``: a branch in the
+    # channel loop stopped it vectorising (3x slower)
+    return floor if v < floor else v
+
+
+@njit(nogil=True, cache=True)
+def _interior_3x3(x3, w2, iw0, out, floor, zero):
+    """A run of output pixels whose nine taps all lie inside the input (3x3, stride 1, one
+    filter per channel): ``out[p, c]`` = the sum over kh, kw of
+    ``x3[kh, iw0 + p + kw, c] * w2[kh, kw, c]``, the nine products added in the tap loop's
+    order, so the numbers are the generic loop's to the bit. Four pixels at a time: their
+    taps share loads (six input columns for four pixels' twelve) and their four sums are
+    independent chains, which keeps the channel loop's vector units busy. The residual
+    cat-dog network's seven depthwise layers, 2-image chunks: 1.3-1.5x the one-pixel loop's
+    speed; inside a batch-32 prediction 17.3 -> 14.2 ms.
+
+    ``floor``: 0 to read the input through a ReLU, -inf to read it as it is (see ``_tap``).
+
+    Shape: x3 (3, W, C) the three input rows, w2 (3, 3, C) -> out (P, C), overwritten.
+    """
+    P, C = out.shape
+    p = 0
+    while p + 4 <= P:
+        iw = iw0 + p
+        o0, o1, o2, o3 = out[p], out[p + 1], out[p + 2], out[p + 3]
+        for c in range(C):
+            s0 = s1 = s2 = s3 = zero
+            for kh in range(3):
+                r = x3[kh]
+                v0, v1, v2 = (_tap(r[iw, c], floor), _tap(r[iw + 1, c], floor),
+                              _tap(r[iw + 2, c], floor))
+                v3, v4, v5 = (_tap(r[iw + 3, c], floor),
+                              _tap(r[iw + 4, c], floor),
+                              _tap(r[iw + 5, c], floor))
+                wa, wb, wc = w2[kh, 0, c], w2[kh, 1, c], w2[kh, 2, c]
+                if kh == 0:  # the first product starts each sum, as in the tap loop
+                    s0, s1, s2, s3 = v0 * wa, v1 * wa, v2 * wa, v3 * wa
+                else:
+                    s0 += v0 * wa
+                    s1 += v1 * wa
+                    s2 += v2 * wa
+                    s3 += v3 * wa
+                s0 += v1 * wb
+                s1 += v2 * wb
+                s2 += v3 * wb
+                s3 += v4 * wb
+                s0 += v2 * wc
+                s1 += v3 * wc
+                s2 += v4 * wc
+                s3 += v5 * wc
+            o0[c], o1[c], o2[c], o3[c] = s0, s1, s2, s3
+        p += 4
+    for q in range(p, P):  # the last one to three pixels, one at a time
+        iw, o = iw0 + q, out[q]
+        for c in range(C):
+            s = _tap(x3[0, iw, c], floor) * w2[0, 0, c]
+            s += _tap(x3[0, iw + 1, c], floor) * w2[0, 1, c]
+            s += _tap(x3[0, iw + 2, c], floor) * w2[0, 2, c]
+            s += _tap(x3[1, iw, c], floor) * w2[1, 0, c]
+            s += _tap(x3[1, iw + 1, c], floor) * w2[1, 1, c]
+            s += _tap(x3[1, iw + 2, c], floor) * w2[1, 2, c]
+            s += _tap(x3[2, iw, c], floor) * w2[2, 0, c]
+            s += _tap(x3[2, iw + 1, c], floor) * w2[2, 1, c]
+            s += _tap(x3[2, iw + 2, c], floor) * w2[2, 2, c]
+            o[c] = s
 
 
 @kernel(size_arg=8)
@@ -55,43 +126,21 @@ def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y, relu_input=False):
     OH, OW = y.shape[1], y.shape[2]
     w2 = w.reshape(KH, KW, C * M)  # channel c*M + m of tap (kh, kw): y's own channel order
     zero = np.zeros(1, dtype=x.dtype)[0]
+    floor = zero if relu_input else np.full(1, -np.inf, dtype=x.dtype)[0]  # see _tap
     nine = KH == 3 and KW == 3 and SH == 1 and SW == 1 and DH == 1 and DW == 1 and M == 1
     # the columns whose three taps are all inside the input: 0 <= ow - PL and ow - PL + 2 < W
     ow_in0 = min(max(PL, 0), OW)
     ow_in1 = max(ow_in0, min(OW, W - 2 + PL))
     for row in prange(N * OH):  # output rows, not images: one image (latency) runs parallel too
         n, oh = row // OH, row % OH
-        rows_in = nine and 0 <= oh - PT and oh - PT + 2 < H
+        inside = nine and 0 <= oh - PT and oh - PT + 2 < H  # the row's nine taps in the input
+        if inside:  # its inside pixels, four at a time; the tap loop below does the edges
+            _interior_3x3(x[n, oh - PT:oh - PT + 3], w2, ow_in0 - PL, y[n, oh, ow_in0:ow_in1],
+                          floor, zero)
         for ow in range(OW):
-            out = y[n, oh, ow]
-            if rows_in and ow_in0 <= ow < ow_in1:  # the nine taps inside: one pass, no branches
-                r0, r1, r2 = x[n, oh - PT], x[n, oh - PT + 1], x[n, oh - PT + 2]
-                iw = ow - PL
-                if relu_input:
-                    for c in range(C):
-                        s = _relu(r0[iw, c], zero) * w2[0, 0, c]
-                        s += _relu(r0[iw + 1, c], zero) * w2[0, 1, c]
-                        s += _relu(r0[iw + 2, c], zero) * w2[0, 2, c]
-                        s += _relu(r1[iw, c], zero) * w2[1, 0, c]
-                        s += _relu(r1[iw + 1, c], zero) * w2[1, 1, c]
-                        s += _relu(r1[iw + 2, c], zero) * w2[1, 2, c]
-                        s += _relu(r2[iw, c], zero) * w2[2, 0, c]
-                        s += _relu(r2[iw + 1, c], zero) * w2[2, 1, c]
-                        s += _relu(r2[iw + 2, c], zero) * w2[2, 2, c]
-                        out[c] = s
-                    continue
-                for c in range(C):
-                    s = r0[iw, c] * w2[0, 0, c]
-                    s += r0[iw + 1, c] * w2[0, 1, c]
-                    s += r0[iw + 2, c] * w2[0, 2, c]
-                    s += r1[iw, c] * w2[1, 0, c]
-                    s += r1[iw + 1, c] * w2[1, 1, c]
-                    s += r1[iw + 2, c] * w2[1, 2, c]
-                    s += r2[iw, c] * w2[2, 0, c]
-                    s += r2[iw + 1, c] * w2[2, 1, c]
-                    s += r2[iw + 2, c] * w2[2, 2, c]
-                    out[c] = s
+            if inside and ow_in0 <= ow < ow_in1:
                 continue
+            out = y[n, oh, ow]
             out[:] = 0
             for kh in range(KH):
                 ih = oh * SH + kh * DH - PT
