@@ -188,6 +188,26 @@ def _build(kern, which):
     return fast_parallel.parallel_build(kern) if which == "parallel" else kern
 
 
+@pytest.mark.parametrize("H, W, padding", [(6, 6, "valid"), (7, 5, "valid"), (9, 4, "same"),
+                                            (7, 5, "same"), (2, 2, "valid"), (1, 3, "same")])
+@pytest.mark.parametrize("build", ["serial", "parallel"])
+def test_two_by_two_max_pool_equals_the_numpy_twin(H, W, padding, build):
+    """2x2 windows at stride 2 (the kernel's one-pass row when every window lies inside x):
+    the twin's maxima and first-maximum indices exactly, with many ties, values only and with
+    indices; 'same' windows that pass the input's edge take the window loop."""
+    rng = np.random.default_rng(H * 10 + W)
+    x = rng.integers(0, 3, (2, H, W, 9)).astype(np.float32)  # many ties
+    OH, OW, PT, PL = _geom(H, W, 2, 2, 2, 2, padding)
+    y, am = ([np.full((2, OH, OW, 9), -7, t) for _ in range(2)] for t in (np.float32, np.int32))
+    _build(J.max_pool_forward, build)(x, 2, 2, 2, 2, PT, PL, y[0], am[0])
+    R.max_pool_forward(x, 2, 2, 2, 2, PT, PL, y[1], am[1])
+    np.testing.assert_array_equal(y[0], y[1])
+    np.testing.assert_array_equal(am[0], am[1])
+    values = np.full_like(y[0], -7)
+    _build(J.max_pool_forward, build)(x, 2, 2, 2, 2, PT, PL, values, None)
+    np.testing.assert_array_equal(values, y[1])
+
+
 def test_parallel_and_serial_builds_agree():
     # the fast path picks by size; check both builds on one problem explicitly
     rng = np.random.default_rng(11)

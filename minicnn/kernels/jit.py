@@ -162,6 +162,39 @@ def col2im(cols, KH, KW, SH, SW, PT, PL, OH, OW, gx):
                             gx[n, ih, iw, c] += cols[row, base + c]
 
 
+@njit(nogil=True, cache=True)
+def _max_pool_row_2x2(x2, h0, W, y1, at1):
+    """One output row of a 2x2 max pool with stride 2 and no padding (the windows tile the
+    input): ``y1[ow, c]`` is the first maximum of ``x2[0:2, 2*ow:2*ow + 2, c]`` in row-major
+    order, as ``max_pool_forward``'s window loop finds it (a later value replaces only when
+    strictly greater, so NaN first stays NaN and NaN later never wins), ``at1`` its flat index
+    ``ih*W + iw`` (None: not written). Four loads and three selects per value, no running
+    maxima in memory: 2-2.6x the window loop's speed (126x126x32 and 61x61x64 maps).
+
+    Shape: x2 (2, W, C) input rows h0 and h0 + 1 -> y1 (OW, C), at1 (OW, C) int32 or None.
+    """
+    OW, C = y1.shape
+    for ow in range(OW):
+        a, b = x2[0, 2 * ow], x2[0, 2 * ow + 1]
+        c_, d = x2[1, 2 * ow], x2[1, 2 * ow + 1]
+        first = np.int32(h0 * W + 2 * ow)
+        out = y1[ow]
+        for c in range(C):
+            m, k = a[c], first
+            v = b[c]
+            if v > m:
+                m, k = v, first + np.int32(1)
+            v = c_[c]
+            if v > m:
+                m, k = v, first + np.int32(W)
+            v = d[c]
+            if v > m:
+                m, k = v, first + np.int32(W + 1)
+            out[c] = m
+            if at1 is not None:  # decided when compiled
+                at1[ow, c] = k
+
+
 @kernel(size_arg=0)
 def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax, add=None):
     """Window maxima and where they are (flat ih*W+iw; the first maximum wins ties).
@@ -186,9 +219,19 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax, add=None):
     """
     N, H, W, C = x.shape
     OH, OW = y.shape[1], y.shape[2]
+    # 2x2 windows at stride 2 that all lie inside x (no padding before, none after)
+    tiled_2x2 = (KH == 2 and KW == 2 and SH == 2 and SW == 2 and PT == 0 and PL == 0
+                 and 2 * OH <= H and 2 * OW <= W)
     for t in prange(N * OH):
         n = t // OH
         oh = t - n * OH
+        if tiled_2x2 and add is None:  # the cat-dog network's pools (most CNNs'): one pass
+            rows = x[n, 2 * oh:2 * oh + 2]
+            if argmax is None:  # decided when compiled
+                _max_pool_row_2x2(rows, 2 * oh, W, y[n, oh], None)
+            else:
+                _max_pool_row_2x2(rows, 2 * oh, W, y[n, oh], argmax[n, oh])
+            continue
         h0 = max(oh * SH - PT, 0)
         h1 = min(oh * SH - PT + KH, H)
         # the running maxima live in local rows, which LLVM knows overlap nothing (y and argmax
