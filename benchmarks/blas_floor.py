@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +37,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks import onnxruntime_inference  # noqa: E402
+from benchmarks.common import median_time  # noqa: E402
 
 
 def gemm_list(model, batch: int, workers: int = 2) -> list[dict]:
@@ -106,13 +105,7 @@ def time_gemm(m: int, k: int, n: int, a_transposed: bool, repeats: int) -> float
          else rng.random((m, k), dtype=np.float32))
     b = rng.random((k, n), dtype=np.float32)
     c = np.empty((m, n), dtype=np.float32)
-    np.matmul(a, b, out=c)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        np.matmul(a, b, out=c)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_time(lambda: np.matmul(a, b, out=c), repeats)
 
 
 def blas_floor(model_path: str | Path, batch: int = 32, repeats: int = 20,

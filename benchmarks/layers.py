@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 
-from benchmarks.common import BLAS_ENV, blas_info, limit_blas
+from benchmarks.common import BLAS_ENV, blas_info, limit_blas, median_time
 from benchmarks.worker import MARKER
 
 
@@ -33,13 +33,7 @@ def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:
     a = rng.random((n, n), dtype=np.float32)
     b = rng.random((n, n), dtype=np.float32)
     out = np.empty((n, n), dtype=np.float32)
-    np.matmul(a, b, out=out)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        np.matmul(a, b, out=out)
-        times.append(time.perf_counter() - start)
-    return 2 * n**3 / statistics.median(times) / 1e9
+    return 2 * n**3 / median_time(lambda: np.matmul(a, b, out=out), repeats) / 1e9
 
 
 def layer_times(size: int, batch: int, repeats: int) -> list[dict]:
