@@ -163,15 +163,18 @@ def col2im(cols, KH, KW, SH, SW, PT, PL, OH, OW, gx):
 
 
 @njit(nogil=True, cache=True)
-def _max_pool_row_2x2(x2, h0, W, y1, at1):
+def _max_pool_row_2x2(x2, h0, W, y1, argmax, n, oh):
     """One output row of a 2x2 max pool with stride 2 and no padding (the windows tile the
     input): ``y1[ow, c]`` is the first maximum of ``x2[0:2, 2*ow:2*ow + 2, c]`` in row-major
     order, as ``max_pool_forward``'s window loop finds it (a later value replaces only when
-    strictly greater, so NaN first stays NaN and NaN later never wins), ``at1`` its flat index
-    ``ih*W + iw`` (None: not written). Four loads and three selects per value, no running
-    maxima in memory: 2-2.6x the window loop's speed (126x126x32 and 61x61x64 maps).
+    strictly greater, so NaN first stays NaN and NaN later never wins), ``argmax[n, oh, ow, c]``
+    its flat index ``ih*W + iw`` (argmax None: not written; the whole array is passed, not its
+    row, so that each build of the caller compiles one version of this function). Four loads
+    and three selects per value, no running maxima in memory: 2-2.6x the window loop's speed
+    (126x126x32 and 61x61x64 maps).
 
-    Shape: x2 (2, W, C) input rows h0 and h0 + 1 -> y1 (OW, C), at1 (OW, C) int32 or None.
+    Shape: x2 (2, W, C) input rows h0 and h0 + 1 -> y1 (OW, C), argmax (N, OH, OW, C) int32
+    or None.
     """
     OW, C = y1.shape
     for ow in range(OW):
@@ -191,8 +194,8 @@ def _max_pool_row_2x2(x2, h0, W, y1, at1):
             if v > m:
                 m, k = v, first + np.int32(W + 1)
             out[c] = m
-            if at1 is not None:  # decided when compiled
-                at1[ow, c] = k
+            if argmax is not None:  # decided when compiled
+                argmax[n, oh, ow, c] = k
 
 
 @kernel(size_arg=0)
@@ -226,11 +229,7 @@ def max_pool_forward(x, KH, KW, SH, SW, PT, PL, y, argmax, add=None):
         n = t // OH
         oh = t - n * OH
         if tiled_2x2 and add is None:  # the cat-dog network's pools (most CNNs'): one pass
-            rows = x[n, 2 * oh:2 * oh + 2]
-            if argmax is None:  # decided when compiled
-                _max_pool_row_2x2(rows, 2 * oh, W, y[n, oh], None)
-            else:
-                _max_pool_row_2x2(rows, 2 * oh, W, y[n, oh], argmax[n, oh])
+            _max_pool_row_2x2(x[n, 2 * oh:2 * oh + 2], 2 * oh, W, y[n, oh], argmax, n, oh)
             continue
         h0 = max(oh * SH - PT, 0)
         h1 = min(oh * SH - PT + KH, H)
