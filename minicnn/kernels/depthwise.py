@@ -26,18 +26,12 @@ from minicnn.kernels.jit import kernel
 
 
 @njit(inline="always")
-def _relu(v, zero):
-    # ``zero`` has v's type (a literal 0 would make the sum float64); NaN < 0 is False, so
-    # NaN stays NaN, as in TensorFlow
-    return zero if v < zero else v
-
-
-@njit(inline="always")
-def _tap(v, floor):
-    # an input value raised to ``floor`` where below it: a floor of 0 reads through a ReLU,
-    # -inf reads x as it is (nothing is below -inf; NaN < floor is False, so NaN stays NaN
-    # either way). A select on a value, not a branch on ``relu_input``: a branch in the
-    # channel loop stopped it vectorising (3x slower)
+def _at_least(v, floor):
+    # v raised to ``floor`` where below it: a floor of 0 (in v's dtype: a literal 0 would make
+    # the sums float64) reads through a ReLU, -inf reads v as it is (nothing is below -inf).
+    # NaN < floor is False, so NaN stays NaN, as in TensorFlow. A select on a value: the
+    # nine-tap loop uses it instead of a branch on ``relu_input``, which stopped that channel
+    # loop vectorising (3x slower)
     return floor if v < floor else v
 
 
@@ -52,7 +46,7 @@ def _interior_3x3(x3, w2, iw0, out, floor, zero):
     cat-dog network's seven depthwise layers, 2-image chunks: 1.3-1.5x the one-pixel loop's
     speed; inside a batch-32 prediction 17.3 -> 14.2 ms.
 
-    ``floor``: 0 to read the input through a ReLU, -inf to read it as it is (see ``_tap``).
+    ``floor``: 0 to read the input through a ReLU, -inf to read it as it is (see ``_at_least``).
 
     Shape: x3 (3, W, C) the three input rows, w2 (3, 3, C) -> out (P, C), overwritten.
     """
@@ -65,11 +59,11 @@ def _interior_3x3(x3, w2, iw0, out, floor, zero):
             s0 = s1 = s2 = s3 = zero
             for kh in range(3):
                 r = x3[kh]
-                v0, v1, v2 = (_tap(r[iw, c], floor), _tap(r[iw + 1, c], floor),
-                              _tap(r[iw + 2, c], floor))
-                v3, v4, v5 = (_tap(r[iw + 3, c], floor),
-                              _tap(r[iw + 4, c], floor),
-                              _tap(r[iw + 5, c], floor))
+                v0, v1, v2 = (_at_least(r[iw, c], floor), _at_least(r[iw + 1, c], floor),
+                              _at_least(r[iw + 2, c], floor))
+                v3, v4, v5 = (_at_least(r[iw + 3, c], floor),
+                              _at_least(r[iw + 4, c], floor),
+                              _at_least(r[iw + 5, c], floor))
                 wa, wb, wc = w2[kh, 0, c], w2[kh, 1, c], w2[kh, 2, c]
                 if kh == 0:  # the first product starts each sum, as in the tap loop
                     s0, s1, s2, s3 = v0 * wa, v1 * wa, v2 * wa, v3 * wa
@@ -91,15 +85,15 @@ def _interior_3x3(x3, w2, iw0, out, floor, zero):
     for q in range(p, P):  # the last one to three pixels, one at a time
         iw, o = iw0 + q, out[q]
         for c in range(C):
-            s = _tap(x3[0, iw, c], floor) * w2[0, 0, c]
-            s += _tap(x3[0, iw + 1, c], floor) * w2[0, 1, c]
-            s += _tap(x3[0, iw + 2, c], floor) * w2[0, 2, c]
-            s += _tap(x3[1, iw, c], floor) * w2[1, 0, c]
-            s += _tap(x3[1, iw + 1, c], floor) * w2[1, 1, c]
-            s += _tap(x3[1, iw + 2, c], floor) * w2[1, 2, c]
-            s += _tap(x3[2, iw, c], floor) * w2[2, 0, c]
-            s += _tap(x3[2, iw + 1, c], floor) * w2[2, 1, c]
-            s += _tap(x3[2, iw + 2, c], floor) * w2[2, 2, c]
+            s = _at_least(x3[0, iw, c], floor) * w2[0, 0, c]
+            s += _at_least(x3[0, iw + 1, c], floor) * w2[0, 1, c]
+            s += _at_least(x3[0, iw + 2, c], floor) * w2[0, 2, c]
+            s += _at_least(x3[1, iw, c], floor) * w2[1, 0, c]
+            s += _at_least(x3[1, iw + 1, c], floor) * w2[1, 1, c]
+            s += _at_least(x3[1, iw + 2, c], floor) * w2[1, 2, c]
+            s += _at_least(x3[2, iw, c], floor) * w2[2, 0, c]
+            s += _at_least(x3[2, iw + 1, c], floor) * w2[2, 1, c]
+            s += _at_least(x3[2, iw + 2, c], floor) * w2[2, 2, c]
             o[c] = s
 
 
@@ -126,7 +120,7 @@ def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y, relu_input=False):
     OH, OW = y.shape[1], y.shape[2]
     w2 = w.reshape(KH, KW, C * M)  # channel c*M + m of tap (kh, kw): y's own channel order
     zero = np.zeros(1, dtype=x.dtype)[0]
-    floor = zero if relu_input else np.full(1, -np.inf, dtype=x.dtype)[0]  # see _tap
+    floor = zero if relu_input else np.full(1, -np.inf, dtype=x.dtype)[0]  # see _at_least
     nine = KH == 3 and KW == 3 and SH == 1 and SW == 1 and DH == 1 and DW == 1 and M == 1
     # the columns whose three taps are all inside the input: 0 <= ow - PL and ow - PL + 2 < W
     ow_in0 = min(max(PL, 0), OW)
@@ -153,13 +147,13 @@ def depthwise_forward(x, w, SH, SW, DH, DW, PT, PL, y, relu_input=False):
                     xrow, wk = x[n, ih, iw], w2[kh, kw]
                     if M == 1:  # every access unit-stride, vectorised
                         for c in range(C):
-                            v = _relu(xrow[c], zero) if relu_input else xrow[c]
+                            v = _at_least(xrow[c], zero) if relu_input else xrow[c]
                             out[c] += v * wk[c]
                     else:
                         wk4 = w[kh, kw]
                         for m in range(M):
                             for c in range(C):
-                                v = _relu(xrow[c], zero) if relu_input else xrow[c]
+                                v = _at_least(xrow[c], zero) if relu_input else xrow[c]
                                 out[c * M + m] += v * wk4[c, m]
 
 
